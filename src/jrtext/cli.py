@@ -1,0 +1,220 @@
+"""The ``jrtext`` command: thin calls into the library; errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jrtext import __version__
+from jrtext.errors import JrtextError
+from jrtext.settings import get_settings
+
+app = typer.Typer(
+    name="jrtext",
+    help="Who says what about the Japan–Russia territorial dispute: ingest, analyse, query.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file [default: data/jrtext.duckdb, or $JRTEXT_DB]"),
+]
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _quiet_prefect() -> None:
+    """Keep Prefect's own chatter (temporary server, telemetry) out of the user's way."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="source registry [default: corpus/sources.toml]"),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Read every source in the registry; store documents, sentences and entities.
+
+    Unchanged documents are skipped; changed ones replace their old rows.
+
+    Example: jrtext run --sources corpus/sources.toml --db data/jrtext.duckdb
+    """
+    from jrtext.sources import load_registry
+
+    settings = get_settings(sources=sources, db=db)
+    try:
+        load_registry(settings.sources)  # a malformed registry stops here, before any work
+    except JrtextError as exc:
+        raise _fail(exc) from None
+    _quiet_prefect()
+    from flows.pipeline import run_pipeline
+
+    with err.status("running the pipeline (spaCy on 2 processes)…"):
+        try:
+            summary = run_pipeline(sources=str(settings.sources), db=str(settings.db))
+        except JrtextError as exc:
+            raise _fail(exc) from None
+    c = summary.counts
+    table = Table(title=f"run {summary.run_id} → {summary.db}", show_header=False)
+    for label, value in [
+        ("documents seen", c.n_seen),
+        ("new", c.n_new),
+        ("changed", c.n_changed),
+        ("unchanged (skipped)", c.n_unchanged),
+        ("failed", c.n_failed),
+        ("sentences written", c.n_sentences),
+        ("entities written", c.n_entities),
+        ("time", f"{summary.seconds:.1f} s"),
+    ]:
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else value)
+    out.print(table)
+    if summary.problems:
+        err.print(f"[yellow]{len(summary.problems)} problem(s)[/] (see `jrtext status`):")
+        for error, _location, detail in summary.problems[:10]:
+            err.print(f"  [yellow]{error}[/] {detail}", highlight=False)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run (read-only)")],
+    db: DbOption = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.table,
+) -> None:
+    """Run ad-hoc SQL on the database, read-only.
+
+    Example: jrtext query "SELECT source, count(*) FROM documents GROUP BY source"
+    """
+    from jrtext.store import query as run_query
+
+    settings = get_settings(db=db)
+    try:
+        names, rows = run_query(settings.db, sql)
+    except JrtextError as exc:
+        raise _fail(exc) from None
+    _print_rows(names, rows, format)
+
+
+@app.command()
+def status(db: DbOption = None) -> None:
+    """Counts, the last runs and the open problems (those of the latest run).
+
+    Example: jrtext status --db data/jrtext.duckdb
+    """
+    from jrtext.store import query as run_query
+
+    settings = get_settings(db=db)
+    try:
+        _, counts = run_query(
+            settings.db,
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM sentences),"
+            " (SELECT count(*) FROM entities), (SELECT count(DISTINCT source) FROM documents)",
+        )
+        run_names, runs = run_query(
+            settings.db,
+            "SELECT run_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started,"
+            " round(epoch(finished_at - started_at), 1) AS seconds,"
+            " status, n_seen AS seen, n_new AS new, n_changed AS changed, n_failed AS failed"
+            " FROM runs ORDER BY started_at DESC LIMIT 5",
+        )
+        problem_names, problems = run_query(
+            settings.db,
+            "SELECT stage, error, location, detail FROM problems WHERE run_id ="
+            ' (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1) ORDER BY "at"',
+        )
+    except JrtextError as exc:
+        raise _fail(exc) from None
+    n_docs, n_sents, n_ents, n_sources = counts[0]
+    out.print(
+        f"[bold]{settings.db}[/]: {n_docs:,} documents from {n_sources:,} sources, "
+        f"{n_sents:,} sentences, {n_ents:,} entities",
+        highlight=False,
+    )
+    _print_rows(run_names, runs, Format.table, title="last runs")
+    if problems:
+        _print_rows(problem_names, problems, Format.table, title="open problems (latest run)")
+    else:
+        out.print("no open problems")
+
+
+@app.command()
+def schema(
+    markdown: Annotated[bool, typer.Option("--markdown", help="print docs/schema.md")] = False,
+) -> None:
+    """Print the database schema (DDL, or the Markdown of docs/schema.md).
+
+    Example: jrtext schema --markdown > docs/schema.md
+    """
+    from jrtext import schema as schema_module
+
+    if markdown:
+        sys.stdout.write(schema_module.markdown())
+    else:
+        sys.stdout.write(";\n\n".join(schema_module.ddl()) + ";\n")
+
+
+@app.command()
+def version() -> None:
+    """Print jrtext's version.
+
+    Example: jrtext version
+    """
+    out.print(__version__)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _print_rows(names: list[str], rows: list[tuple], format: Format, title: str | None = None):
+    if format is Format.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        writer.writerows(rows)
+    elif format is Format.json:
+        records = [{n: _jsonable(v) for n, v in zip(names, row, strict=True)} for row in rows]
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+    else:
+        table = Table(title=title)
+        for name in names:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

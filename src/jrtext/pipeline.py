@@ -1,0 +1,119 @@
+"""The stages composed for one chunk of documents: read → skip unchanged → NLP → store.
+
+Plain functions, testable without Prefect; ``flows/pipeline.py`` wraps them in tasks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+from spacy.language import Language
+
+from jrtext import ingest, nlp, store
+from jrtext.errors import DocumentError
+from jrtext.ingest import DocumentRef, RawDocument
+from jrtext.settings import Settings
+from jrtext.sources import Registry
+from jrtext.store import DocumentWrite, KnownDocument, ProblemRow, RunCounts
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Discovery:
+    refs: list[tuple[str, DocumentRef]] = field(default_factory=list)  # (registry name, ref)
+    problems: list[ProblemRow] = field(default_factory=list)
+
+
+def discover_all(registry: Registry) -> Discovery:
+    """Every document of every source; a source that cannot be listed becomes a problem."""
+    found = Discovery()
+    seen: set[str] = set()
+    for source in registry.sources:
+        try:
+            refs = ingest.discover(source)
+        except DocumentError as exc:
+            found.problems.append(
+                ProblemRow(source.name, str(source.path), exc.stage, exc.code, str(exc))
+            )
+            continue
+        for ref in refs:
+            if ref.location in seen:  # two sources listing one file: the first one wins
+                continue
+            seen.add(ref.location)
+            found.refs.append((source.name, ref))
+    return found
+
+
+def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class ChunkResult:
+    counts: RunCounts
+    problems: list[ProblemRow]
+
+
+def process_chunk(
+    con: duckdb.DuckDBPyConnection,
+    nlp_pipeline: Language,
+    refs: Sequence[tuple[str, DocumentRef]],
+    known: dict[str, KnownDocument],
+    run_id: str,
+    settings: Settings,
+) -> ChunkResult:
+    """Read, annotate and store one chunk; per-document failures become problems."""
+    counts = RunCounts(n_seen=len(refs))
+    problems: list[ProblemRow] = []
+    to_annotate: list[tuple[RawDocument, bool]] = []
+    metadata_only: list[DocumentWrite] = []
+
+    for source_name, ref in refs:
+        before = known.get(ref.location)
+        try:
+            print_, raw, sidecar = ingest.fingerprint(ref)
+            if before is not None and before.fingerprint == print_:
+                counts.n_unchanged += 1
+                continue
+            doc = ingest.read_document(ref, raw, sidecar, print_)
+            if doc.n_chars > settings.max_chars:
+                raise DocumentError(
+                    "too_long",
+                    f"{ref.path}: {doc.n_chars:,} characters is more than the limit of "
+                    f"{settings.max_chars:,} (JRTEXT_MAX_CHARS)",
+                    stage="nlp",
+                )
+        except DocumentError as exc:
+            counts.n_failed += 1
+            problems.append(ProblemRow(source_name, ref.location, exc.stage, exc.code, str(exc)))
+            continue
+        if before is not None and before.content_sha256 == doc.content_sha256:
+            metadata_only.append(DocumentWrite(doc, None, is_new=False))
+        else:
+            to_annotate.append((doc, before is None))
+
+    annotations = nlp.annotate(
+        (doc.text for doc, _ in to_annotate),
+        nlp_pipeline,
+        n_process=settings.n_process if len(to_annotate) > 1 else 1,
+        batch_size=settings.spacy_batch_size,
+    )
+    writes = [
+        DocumentWrite(doc, annotation, is_new)
+        for (doc, is_new), annotation in zip(to_annotate, annotations, strict=True)
+    ]
+    writes += metadata_only
+    n_sentences, n_entities = store.write_chunk(con, run_id, writes)
+    counts.n_new += sum(w.is_new for w in writes)
+    counts.n_changed += sum(not w.is_new for w in writes)
+    counts.n_sentences += n_sentences
+    counts.n_entities += n_entities
+    store.record_problems(con, run_id, problems)
+    return ChunkResult(counts, problems)

