@@ -41,3 +41,33 @@ def test_annotate_keeps_input_order_across_processes(nlp):
     texts = [f"Document number {i} mentions Tokyo." for i in range(6)]
     results = list(annotate(texts, nlp, n_process=2, batch_size=2))
     assert [r.sentences[0].text for r in results] == texts
+
+
+def test_hard_wrapped_text_keeps_its_sentences_whole(nlp):
+    text = (
+        "The delegation of Japan regrets that the Soviet\n"
+        "Union has deployed troops on the islands of\n"
+        "Kunashiri and Etorofu, which are part of our\n"
+        "territory. We ask that this situation be\n"
+        "rectified without delay, and that the\n"
+        "negotiations be resumed.\n\n"
+        "Turning to disarmament, we note progress.\n"
+    )
+    texts = [s.text for s in sentence_spans(text, nlp)]
+    assert len(texts) == 3
+    assert texts[0].startswith("The delegation") and texts[0].endswith("territory.")
+    assert texts[2] == "Turning to disarmament, we note progress."
+
+
+def test_a_page_break_inside_a_sentence_does_not_split_it(nlp):
+    text = "Chile lies between the Andes to the east and the Pacific to the\n \nwest of it."
+    assert len(sentence_spans(text, nlp)) == 1
+
+
+def test_a_paragraph_number_stays_with_its_paragraph(nlp):
+    text = "77. Madam President, we offer our warmest congratulations. We wish you success.\n"
+    texts = [s.text for s in sentence_spans(text, nlp)]
+    assert texts == [
+        "77. Madam President, we offer our warmest congratulations.",
+        "We wish you success.",
+    ]

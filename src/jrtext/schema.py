@@ -95,8 +95,9 @@ DOCUMENTS = Table(
 
 SENTENCES = Table(
     "sentences",
-    "The pipeline's sentences (spaCy's parser, plus a line break always ending a sentence), "
-    "trimmed of surrounding white space; blank ones are not numbered.",
+    "The pipeline's sentences: spaCy's parser, with paragraph breaks preset (a line break, or "
+    "in hard-wrapped text a blank line) and a heading or other line without sentence-final "
+    "punctuation kept whole; trimmed of surrounding white space; blank ones are not numbered.",
     (
         C("doc_id", "VARCHAR", "the document", False),
         C("sent_idx", "INTEGER", "0-based position of the sentence in the document", False),
