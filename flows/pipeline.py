@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jrtext import nlp, pipeline, store
+from jrtext import classify, nlp, pipeline, store
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
 from jrtext.store import KnownDocument, RunCounts
@@ -53,6 +53,16 @@ def process_chunk(con, nlp_pipeline, refs, known, run_id: str, settings: Setting
     return pipeline.process_chunk(con, nlp_pipeline, refs, known, run_id, settings).counts
 
 
+@task(cache_policy=NO_CACHE)
+def load_position_model(settings: Settings) -> classify.PositionModel:
+    return classify.load_model(settings.model_dir)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
+def classify_sentences(con, model: classify.PositionModel, settings: Settings) -> int:
+    return pipeline.classify_pending(con, model, settings.classify_batch_documents)
+
+
 @dataclass
 class RunSummary:
     run_id: str
@@ -87,6 +97,20 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
             for chunk in pipeline.chunks(found.refs, settings.chunk_size):
                 counts.add(process_chunk(con, nlp_pipeline, chunk, known, run_id, settings))
                 logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
+            try:
+                model = load_position_model(settings)
+            except classify.ModelError as exc:
+                store.record_problems(
+                    con,
+                    run_id,
+                    [
+                        store.ProblemRow(
+                            None, str(settings.model_dir), "classify", "no_model", str(exc)
+                        )
+                    ],
+                )
+            else:
+                counts.n_positions += classify_sentences(con, model, settings)
         except BaseException:
             store.finish_run(con, run_id, counts, status="failed")
             raise

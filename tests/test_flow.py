@@ -169,3 +169,50 @@ def test_bad_inputs_are_recorded_and_cost_no_other_document(tmp_path, chapter_co
         rows(db, "SELECT published FROM documents WHERE location LIKE '%note.txt'")[0][0].year
         == 2019
     )
+
+
+def test_every_sentence_gets_a_position_and_documents_their_shares(tmp_path, chapter_copy):
+    db = tmp_path / "j.duckdb"
+    summary = run_pipeline(sources=str(registry_for(tmp_path, chapter_copy)), db=str(db))
+    assert summary.counts.n_positions == summary.counts.n_sentences > 0
+    assert rows(
+        db, "SELECT count(*) FROM sentences s ANTI JOIN positions p USING (doc_id, sent_idx)"
+    ) == [(0,)]
+    assert rows(
+        db,
+        "SELECT count(*) FROM positions WHERE (holder = 'none') <>"
+        " (position IN ('neutral', 'off_topic'))",
+    ) == [(0,)]
+    # the view's figures, recomputed from the sentence-level rows
+    for doc_id, n_on_topic, share_neutral, tsi, index_n in rows(
+        db,
+        "SELECT doc_id, n_on_topic, share_neutral, territorial_share_index, index_n"
+        " FROM document_positions",
+    ):
+        positions = [
+            p for (p,) in rows(db, "SELECT position FROM positions WHERE doc_id = ?", doc_id)
+        ]
+        on_topic = [p for p in positions if p != "off_topic"]
+        assert n_on_topic == len(on_topic)
+        if on_topic:
+            assert share_neutral == pytest.approx(on_topic.count("neutral") / len(on_topic))
+        weights = {
+            "four_islands": 1.0,
+            "compromise": 0.5,
+            "two_islands": 0.07,
+            "russian_sovereignty": 0.0,
+        }
+        carried = [weights[p] for p in positions if p in weights]
+        assert index_n == len(carried)
+        assert tsi == (pytest.approx(sum(carried) / len(carried)) if carried else None)
+    chapter_positions = rows(
+        db,
+        "SELECT count(*) FILTER (WHERE position <> 'off_topic')"
+        " FROM positions JOIN documents USING (doc_id)"
+        " WHERE documents.source = 'Stimson Center'",
+    )[0][0]
+    assert chapter_positions >= 20
+
+    # an unchanged re-run classifies nothing again
+    again = run_pipeline(sources=str(registry_for(tmp_path, chapter_copy)), db=str(db))
+    assert again.counts.n_positions == 0

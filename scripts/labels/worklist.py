@@ -2,7 +2,7 @@
 
 Writes JSONL rows ``{id, doc, sent_idx, start, end, sha256, text}`` to a scratch folder outside
 the repository (the text is third-party and must not be committed). Labellers return
-``id<TAB>position<TAB>holder`` lines; ``standoff.py`` turns those into label files.
+``id<TAB>position<TAB>holder`` lines; ``build.py`` merges two passes into label files.
 
     python scripts/labels/worklist.py --corpus ../shared/corpus --out /tmp/labels
 """

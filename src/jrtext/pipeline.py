@@ -13,6 +13,7 @@ import duckdb
 from spacy.language import Language
 
 from jrtext import ingest, nlp, store
+from jrtext.classify import PositionModel
 from jrtext.errors import DocumentError
 from jrtext.ingest import DocumentRef, RawDocument
 from jrtext.settings import Settings
@@ -117,3 +118,24 @@ def process_chunk(
     counts.n_entities += n_entities
     store.record_problems(con, run_id, problems)
     return ChunkResult(counts, problems)
+
+
+def classify_pending(
+    con: duckdb.DuckDBPyConnection, model: PositionModel, batch_documents: int = 200
+) -> int:
+    """Classify every sentence of documents lacking positions from this model; return count.
+
+    Works from the database, not from the NLP stage, so unchanged documents are classified
+    again only when the model changes, and a run killed here resumes where it stopped.
+    """
+    pending = store.documents_to_classify(con, model.version)
+    n = 0
+    for doc_ids in chunks(pending, batch_documents):
+        rows = store.sentences_with_context(con, doc_ids)
+        predictions = model.predict([r[2] for r in rows], [r[3] for r in rows])
+        keys = [(r[0], r[1]) for r in rows]
+        store.replace_positions(
+            con, doc_ids, store.positions_table(keys, predictions, model.version)
+        )
+        n += len(rows)
+    return n

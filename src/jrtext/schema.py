@@ -120,6 +120,37 @@ ENTITIES = Table(
     ),
 )
 
+POSITIONS = Table(
+    "positions",
+    "Each sentence's position on the territorial issue (codebook labels) and who holds it, "
+    "from the position model. Rewritten when the sentence's document changes or the model does.",
+    (
+        C("doc_id", "VARCHAR", "the document", False),
+        C("sent_idx", "INTEGER", "the sentence (see `sentences`)", False),
+        C(
+            "position",
+            "VARCHAR",
+            "four_islands, two_islands, compromise, russian_sovereignty, "
+            "shelve, neutral or off_topic",
+            False,
+        ),
+        C(
+            "holder",
+            "VARCHAR",
+            "japan, russia, other, author, or none (neutral and off_topic)",
+            False,
+        ),
+        C("confidence", "DOUBLE", "calibrated probability of `position`", False),
+        C(
+            "probabilities",
+            "MAP(VARCHAR, DOUBLE)",
+            "calibrated probability of every label; `probabilities['shelve']`",
+            False,
+        ),
+        C("model_version", "VARCHAR", "the model that classified it (models/position)", False),
+    ),
+)
+
 RUNS = Table(
     "runs",
     "One row per pipeline run; the only table a no-change re-run adds to.",
@@ -141,6 +172,7 @@ RUNS = Table(
         C("n_failed", "INTEGER", "documents (or sources) that failed; see `problems`"),
         C("n_sentences", "INTEGER", "sentence rows written by this run"),
         C("n_entities", "INTEGER", "entity rows written by this run"),
+        C("n_positions", "INTEGER", "sentences classified by this run"),
         C("sources_file", "VARCHAR", "the registry the run read"),
         C("flow_run_id", "VARCHAR", "Prefect's id of the flow run"),
         C("jrtext_version", "VARCHAR", "package version that ran"),
@@ -179,11 +211,61 @@ META = Table(
     primary_key=("key",),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, SENTENCES, ENTITIES, RUNS, PROBLEMS, META)
+TABLES: tuple[Table, ...] = (DOCUMENTS, SENTENCES, ENTITIES, POSITIONS, RUNS, PROBLEMS, META)
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    description: str
+    sql: str
+
+    def ddl(self) -> str:
+        return f"CREATE OR REPLACE VIEW {self.name} AS\n{self.sql}"
+
+
+DOCUMENT_POSITIONS = View(
+    "document_positions",
+    "Per document: on-topic sentences, the share of each on-topic position among them, and "
+    "the territorial share index (codebook: mean share of the disputed area a position would "
+    "leave to Japan — four_islands 1, compromise 0.5, two_islands 0.07, russian_sovereignty 0 — "
+    "over the sentences that carry one; `index_n` of them; null, not 0, when there are none).",
+    """WITH per_document AS (
+    SELECT doc_id,
+        count(*) AS n_sentences,
+        count(*) FILTER (WHERE position <> 'off_topic') AS n_on_topic,
+        count(*) FILTER (WHERE position = 'four_islands') AS n_four_islands,
+        count(*) FILTER (WHERE position = 'two_islands') AS n_two_islands,
+        count(*) FILTER (WHERE position = 'compromise') AS n_compromise,
+        count(*) FILTER (WHERE position = 'russian_sovereignty') AS n_russian_sovereignty,
+        count(*) FILTER (WHERE position = 'shelve') AS n_shelve,
+        count(*) FILTER (WHERE position = 'neutral') AS n_neutral,
+        avg(CASE position WHEN 'four_islands' THEN 1.0 WHEN 'compromise' THEN 0.5
+            WHEN 'two_islands' THEN 0.07 WHEN 'russian_sovereignty' THEN 0.0 END)
+            AS territorial_share_index,
+        count(*) FILTER (WHERE position IN
+            ('four_islands', 'compromise', 'two_islands', 'russian_sovereignty')) AS index_n
+    FROM positions GROUP BY doc_id
+)
+SELECT d.doc_id, d.source, d.published, d.kind, d.country,
+    coalesce(p.n_sentences, 0) AS n_sentences,
+    coalesce(p.n_on_topic, 0) AS n_on_topic,
+    p.n_four_islands / nullif(p.n_on_topic, 0) AS share_four_islands,
+    p.n_two_islands / nullif(p.n_on_topic, 0) AS share_two_islands,
+    p.n_compromise / nullif(p.n_on_topic, 0) AS share_compromise,
+    p.n_russian_sovereignty / nullif(p.n_on_topic, 0) AS share_russian_sovereignty,
+    p.n_shelve / nullif(p.n_on_topic, 0) AS share_shelve,
+    p.n_neutral / nullif(p.n_on_topic, 0) AS share_neutral,
+    p.territorial_share_index,
+    coalesce(p.index_n, 0) AS index_n
+FROM documents d LEFT JOIN per_document p USING (doc_id)""",
+)
+
+VIEWS: tuple[View, ...] = (DOCUMENT_POSITIONS,)
 
 
 def ddl() -> list[str]:
-    return [t.ddl() for t in TABLES]
+    return [t.ddl() for t in TABLES] + [v.ddl() for v in VIEWS]
 
 
 def markdown() -> str:
@@ -206,6 +288,8 @@ def markdown() -> str:
             out.append(
                 f"| `{c.name}` | {c.type} | {'yes' if c.nullable else 'no'} | {c.description} |"
             )
+    for view in VIEWS:
+        out += ["", f"## view `{view.name}`", "", view.description, "", "```sql", view.sql, "```"]
     out += ["", EXAMPLES]
     return "\n".join(out) + "\n"
 
@@ -225,6 +309,15 @@ WHERE s.text ILIKE '%northern territor%' ORDER BY d.published;
 -- the most mentioned people
 SELECT text, count(*) AS n FROM entities WHERE label = 'PERSON'
 GROUP BY text ORDER BY n DESC LIMIT 20;
+
+-- the documents that say most about the islands, and where they lean
+SELECT source, published, n_on_topic, round(territorial_share_index, 2) AS tsi, index_n
+FROM document_positions WHERE n_on_topic > 0 ORDER BY n_on_topic DESC LIMIT 20;
+
+-- sentences the model holds to be Russia's "no dispute" position, most confident first
+SELECT d.source, d.published, s.text, p.confidence
+FROM positions p JOIN sentences s USING (doc_id, sent_idx) JOIN documents d USING (doc_id)
+WHERE p.position = 'russian_sovereignty' ORDER BY p.confidence DESC LIMIT 20;
 
 -- what went wrong in the latest run
 SELECT stage, error, location, detail FROM problems

@@ -20,7 +20,15 @@ from jrtext import __version__
 from jrtext.errors import StoreError
 from jrtext.ingest import RawDocument
 from jrtext.nlp import Annotation
-from jrtext.schema import DOCUMENTS, ENTITIES, PROBLEMS, SCHEMA_VERSION, SENTENCES, ddl
+from jrtext.schema import (
+    DOCUMENTS,
+    ENTITIES,
+    POSITIONS,
+    PROBLEMS,
+    SCHEMA_VERSION,
+    SENTENCES,
+    ddl,
+)
 
 
 def doc_id_for(location: str) -> str:
@@ -88,6 +96,7 @@ class RunCounts:
     n_failed: int = 0
     n_sentences: int = 0
     n_entities: int = 0
+    n_positions: int = 0
 
     def add(self, other: RunCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -99,7 +108,8 @@ def finish_run(
 ) -> None:
     con.execute(
         "UPDATE runs SET finished_at = ?, status = ?, n_seen = ?, n_new = ?, n_changed = ?,"
-        " n_unchanged = ?, n_failed = ?, n_sentences = ?, n_entities = ? WHERE run_id = ?",
+        " n_unchanged = ?, n_failed = ?, n_sentences = ?, n_entities = ?, n_positions = ?"
+        " WHERE run_id = ?",
         [
             utcnow(),
             status,
@@ -110,6 +120,7 @@ def finish_run(
             counts.n_failed,
             counts.n_sentences,
             counts.n_entities,
+            counts.n_positions,
             run_id,
         ],
     )
@@ -173,6 +184,7 @@ def write_chunk(
         con.register("chunk_text_ids", text_ids)
         con.execute("DELETE FROM sentences WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
         con.execute("DELETE FROM entities WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
+        con.execute("DELETE FROM positions WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
         con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM chunk_all_ids)")
         _insert(con, DOCUMENTS.name, documents)
         _insert(con, SENTENCES.name, sentences)
@@ -275,6 +287,74 @@ def _entities_table(writes: Sequence[DocumentWrite]) -> pa.Table:
 def _typed(cols: dict[str, list], ints: dict[str, pa.DataType]) -> pa.Table:
     return pa.table(
         {name: pa.array(values, ints.get(name, pa.string())) for name, values in cols.items()}
+    )
+
+
+# ---------------------------------------------------------------- positions
+
+
+def documents_to_classify(con: duckdb.DuckDBPyConnection, model_version: str) -> list[str]:
+    """Documents with sentences but no positions from this model (new, changed, or a new model)."""
+    rows = con.execute(
+        "SELECT DISTINCT s.doc_id FROM sentences s WHERE NOT EXISTS ("
+        " SELECT 1 FROM positions p WHERE p.doc_id = s.doc_id AND p.model_version = ?)"
+        " ORDER BY s.doc_id",
+        [model_version],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def sentences_with_context(
+    con: duckdb.DuckDBPyConnection, doc_ids: Sequence[str]
+) -> list[tuple[str, int, str, str]]:
+    """(doc_id, sent_idx, text, previous sentence's text or '') in document order."""
+    ids = pa.table({"doc_id": pa.array(list(doc_ids), pa.string())})
+    con.register("classify_ids", ids)
+    try:
+        return con.execute(
+            "SELECT doc_id, sent_idx, text,"
+            " coalesce(lag(text) OVER (PARTITION BY doc_id ORDER BY sent_idx), '')"
+            " FROM sentences WHERE doc_id IN (SELECT doc_id FROM classify_ids)"
+            " ORDER BY doc_id, sent_idx"
+        ).fetchall()
+    finally:
+        con.unregister("classify_ids")
+
+
+def replace_positions(
+    con: duckdb.DuckDBPyConnection, doc_ids: Sequence[str], table: pa.Table
+) -> None:
+    """The documents' positions, replaced in one transaction."""
+    ids = pa.table({"doc_id": pa.array(list(doc_ids), pa.string())})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("position_ids", ids)
+        con.execute("DELETE FROM positions WHERE doc_id IN (SELECT doc_id FROM position_ids)")
+        _insert(con, POSITIONS.name, table)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("position_ids")
+
+
+def positions_table(
+    keys: Sequence[tuple[str, int]], predictions: Sequence, model_version: str
+) -> pa.Table:
+    return pa.table(
+        {
+            "doc_id": pa.array([k[0] for k in keys], pa.string()),
+            "sent_idx": pa.array([k[1] for k in keys], pa.int32()),
+            "position": pa.array([p.position for p in predictions], pa.string()),
+            "holder": pa.array([p.holder for p in predictions], pa.string()),
+            "confidence": pa.array([p.confidence for p in predictions], pa.float64()),
+            "probabilities": pa.array(
+                [list(p.probabilities.items()) for p in predictions],
+                pa.map_(pa.string(), pa.float64()),
+            ),
+            "model_version": pa.array([model_version] * len(keys), pa.string()),
+        }
     )
 
 

@@ -1,0 +1,277 @@
+"""Territorial position of each sentence (codebook labels) and who holds it, with scikit-learn.
+
+The model reads a sentence with the previous sentence of its document as context (codebook
+rule 1: "this decision", "he" often take their meaning from the sentence before). Features:
+word and character n-grams of the sentence, words of the context, and counts of the
+codebook's cue phrases (``corpus/cues/positions.toml``), negation among them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from jrtext.errors import JrtextError
+from jrtext.labels import HOLDERS, POSITIONS, WITH_HOLDER
+from jrtext.settings import PROJECT_ROOT
+
+MODEL_FORMAT = 1  # bump when the saved object's shape changes; older models must be retrained
+DEFAULT_CUES = PROJECT_ROOT / "corpus" / "cues" / "positions.toml"
+TERRITORIAL_SHARE = {
+    "four_islands": 1.0,
+    "compromise": 0.5,
+    "two_islands": 0.07,
+    "russian_sovereignty": 0.0,
+}
+
+
+class ModelError(JrtextError):
+    """The position model is missing or was made by incompatible software."""
+
+
+def load_cues(path: Path = DEFAULT_CUES) -> dict[str, list[str]]:
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    return {name: list(table["patterns"]) for name, table in data.items()}
+
+
+class CueCounter(BaseEstimator, TransformerMixin):
+    """How many cue phrases of each group a sentence (and its context) contains."""
+
+    def __init__(self, cues: dict[str, list[str]] | None = None) -> None:
+        self.cues = cues
+
+    def fit(self, X: pd.DataFrame, y=None) -> CueCounter:
+        cues = self.cues if self.cues is not None else load_cues()
+        self.groups_ = sorted(cues)
+        self.patterns_ = {g: "|".join(f"(?:{p})" for p in cues[g]) for g in self.groups_}
+        return self
+
+    def transform(self, X: pd.DataFrame) -> sp.csr_matrix:
+        patterns = {g: _compiled(p) for g, p in self.patterns_.items()}
+        topic = patterns.get("topic")
+        rows = []
+        for text, context in zip(X["text"], X["context"], strict=True):
+            counts = [len(patterns[g].findall(text)) for g in self.groups_]
+            counts.append(len(topic.findall(context)) if topic is not None else 0)
+            rows.append(counts)
+        return sp.csr_matrix(np.log1p(np.asarray(rows, dtype=float)))
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray([f"cue_{g}" for g in self.groups_] + ["cue_context_topic"])
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _features(cues: dict[str, list[str]] | None = None) -> ColumnTransformer:
+    return ColumnTransformer(
+        [
+            (
+                "words",
+                TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True),
+                "text",
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=60000,
+                ),
+                "text",
+            ),
+            ("context", TfidfVectorizer(min_df=2, sublinear_tf=True), "context"),
+            ("cues", CueCounter(cues), ["text", "context"]),
+        ],
+        transformer_weights={"words": 1.0, "chars": 1.0, "context": 0.35, "cues": 1.0},
+    )
+
+
+def _classifier(C: float) -> CalibratedClassifierCV:
+    """One logistic regression, with sigmoid calibration fitted on 3-fold held-out scores."""
+    base = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
+
+
+def decision_weights(positions: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+    """1/sqrt(prior) per class: calibrated probabilities stay honest, while the decision does
+    not drown rare positions (argmax of calibrated probabilities almost never picks them).
+    Measured by grouped cross-validation against plain argmax and 1/prior."""
+    counts = Counter(positions)
+    prior = np.array([counts[c] / len(positions) for c in classes])
+    return 1.0 / np.sqrt(np.maximum(prior, 1e-6))
+
+
+@dataclass
+class PositionModel:
+    """Fitted features, position and holder classifiers, and the model's provenance."""
+
+    features: ColumnTransformer
+    position: CalibratedClassifierCV
+    holder: LogisticRegression
+    weights: np.ndarray
+    meta: dict
+
+    @property
+    def version(self) -> str:
+        return str(self.meta.get("model_version", "unknown"))
+
+    def predict(self, texts: Sequence[str], contexts: Sequence[str]) -> list[Prediction]:
+        frame = pd.DataFrame({"text": list(texts), "context": list(contexts)})
+        if frame.empty:
+            return []
+        matrix = self.features.transform(frame)
+        proba = self.position.predict_proba(matrix)
+        classes = list(self.position.classes_)
+        decisions = np.argmax(proba * self.weights, axis=1)
+        holder_classes = list(self.holder.classes_)
+        holder_best = np.argmax(self.holder.predict_proba(matrix), axis=1)
+        out = []
+        for i, best in enumerate(decisions):
+            label = classes[int(best)]
+            holder = holder_classes[int(holder_best[i])] if label in WITH_HOLDER else "none"
+            probabilities = {c: round(float(p), 4) for c, p in zip(classes, proba[i], strict=True)}
+            out.append(Prediction(label, holder, float(proba[i][best]), probabilities))
+        return out
+
+
+@dataclass(frozen=True)
+class Prediction:
+    position: str
+    holder: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+def fit_model(
+    texts: Sequence[str],
+    contexts: Sequence[str],
+    positions: Sequence[str],
+    holders: Sequence[str],
+    *,
+    C: float = 1.0,
+    cues: dict[str, list[str]] | None = None,
+    meta: dict | None = None,
+) -> PositionModel:
+    """Fit the position model on all sentences and the holder model on holder-bearing ones."""
+    frame = pd.DataFrame({"text": list(texts), "context": list(contexts)})
+    features = _features(cues)
+    matrix = features.fit_transform(frame)
+    _drop_pruned_vocabulary(features)
+    position = _classifier(C).fit(matrix, list(positions))
+    has_holder = np.array([p in WITH_HOLDER for p in positions])
+    holder = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
+    holder.fit(matrix[has_holder], [h for h, keep in zip(holders, has_holder, strict=True) if keep])
+    weights = decision_weights(positions, list(position.classes_))
+    return PositionModel(features, position, holder, weights, meta or {})
+
+
+def _drop_pruned_vocabulary(features: ColumnTransformer) -> None:
+    """TfidfVectorizer keeps every term it pruned (``stop_words_``): only size, no use."""
+    for _, transformer, _ in features.transformers_:
+        if isinstance(transformer, TfidfVectorizer) and hasattr(transformer, "stop_words_"):
+            transformer.stop_words_ = None
+
+
+def territorial_share_index(positions: Sequence[str]) -> tuple[float | None, int]:
+    """Mean share of the disputed area left to Japan over sentences that carry one; (None, 0)
+    when none does (codebook: null, not zero)."""
+    values = [TERRITORIAL_SHARE[p] for p in positions if p in TERRITORIAL_SHARE]
+    return (sum(values) / len(values) if values else None), len(values)
+
+
+def save_model(model: PositionModel, folder: Path) -> Path:
+    import skops.io as sio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.skops"
+    sio.dump(
+        {
+            "features": model.features,
+            "position": model.position,
+            "holder": model.holder,
+            "weights": model.weights,
+            "format": MODEL_FORMAT,
+        },
+        path,
+        compression=zipfile.ZIP_DEFLATED,
+        compresslevel=9,
+    )
+    (folder / "meta.json").write_text(json.dumps(model.meta, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+TRUSTED_PREFIXES = (
+    "sklearn.",
+    "numpy.",
+    "scipy.sparse.",
+    "jrtext.classify.CueCounter",
+    "re.Pattern",
+    "re.compile",
+    "builtins.",
+)
+
+
+def load_model(folder: Path) -> PositionModel:
+    """Load a saved model, refusing one whose software versions do not match ours."""
+    import sklearn
+    import skops.io as sio
+
+    path = folder / "model.skops"
+    meta_path = folder / "meta.json"
+    fix = "train one with `jrtext train` (about a minute)"
+    if not path.exists() or not meta_path.exists():
+        raise ModelError(f"no position model in {folder}; {fix}")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format") != MODEL_FORMAT:
+        raise ModelError(
+            f"{folder}: model format {meta.get('format')} does not match this jrtext "
+            f"({MODEL_FORMAT}); {fix}"
+        )
+    made_with = str(meta.get("sklearn_version", ""))
+    if made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise ModelError(
+            f"{folder}: made with scikit-learn {made_with}, this is {sklearn.__version__}; {fix}"
+        )
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if unexpected:
+        raise ModelError(f"{folder}: the model file holds unexpected types {unexpected}; {fix}")
+    saved = sio.load(path, trusted=untrusted)
+    return PositionModel(
+        saved["features"], saved["position"], saved["holder"], saved["weights"], meta
+    )
+
+
+__all__ = [
+    "HOLDERS",
+    "POSITIONS",
+    "ModelError",
+    "PositionModel",
+    "Prediction",
+    "fit_model",
+    "load_model",
+    "save_model",
+    "territorial_share_index",
+]

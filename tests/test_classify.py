@@ -1,0 +1,144 @@
+"""The position model: committed, current, honest about its errors, usable from the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jrtext.classify import ModelError, load_model, territorial_share_index
+from jrtext.cli import app
+from jrtext.evaluate import cross_validate
+from jrtext.labels import load_labels
+from jrtext.train import DEFAULT_LABELS, DEFAULT_MODEL_DIR, label_files, training_data_hash
+from tests.conftest import CORPUS, PROJECT_ROOT
+
+runner = CliRunner()
+FLOORS = json.loads((PROJECT_ROOT / "tests" / "quality_floors.json").read_text())["position"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(DEFAULT_MODEL_DIR)
+
+
+@pytest.fixture(scope="module")
+def sentences():
+    return load_labels(label_files(DEFAULT_LABELS), CORPUS)
+
+
+def test_committed_model_was_trained_on_the_committed_labels(model, sentences):
+    assert model.meta["training_data_sha256"] == training_data_hash(sentences), (
+        "labels changed since the model was trained: run `jrtext train`"
+    )
+    card = json.loads((DEFAULT_MODEL_DIR / "model_card.json").read_text())
+    assert card["model_version"] == model.version
+    assert card["cross_validation"]["model"]["n"] == sum(s.origin == "real" for s in sentences)
+
+
+def test_predictions_are_labels_with_calibrated_probabilities(model):
+    out = model.predict(
+        [
+            "The Northern Territories are an inherent part of Japan's territory.",
+            "Trade between the two countries grew by ten per cent.",
+        ],
+        ["", ""],
+    )
+    for p in out:
+        assert abs(sum(p.probabilities.values()) - 1) < 1e-3
+        assert p.confidence == pytest.approx(p.probabilities[p.position], abs=1e-3)
+        assert (p.holder == "none") == (p.position in ("neutral", "off_topic"))
+    assert out[0].position == "four_islands" and out[0].holder == "japan"
+    assert out[1].position == "off_topic"
+
+
+def test_territorial_share_index_is_null_without_positions():
+    assert territorial_share_index(["neutral", "shelve", "off_topic"]) == (None, 0)
+    assert territorial_share_index(["four_islands", "compromise", "neutral"]) == (0.75, 2)
+
+
+def test_missing_or_incompatible_model_names_the_fix(tmp_path: Path):
+    with pytest.raises(ModelError, match="jrtext train"):
+        load_model(tmp_path / "nothing")
+    copy = tmp_path / "old"
+    shutil.copytree(DEFAULT_MODEL_DIR, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    (copy / "meta.json").write_text(json.dumps({**meta, "sklearn_version": "0.24.2"}))
+    with pytest.raises(ModelError, match=r"scikit-learn 0\.24\.2.*jrtext train"):
+        load_model(copy)
+    result = runner.invoke(app, ["classify", "--model", str(copy)], input='{"text": "x"}\n')
+    assert result.exit_code == 2 and "jrtext train" in result.output
+
+
+def test_eval_prints_the_report_and_the_exact_last_line(tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    lines = [
+        {
+            "text": "Japan demands the return of all four islands.",
+            "position": "four_islands",
+            "holder": "japan",
+            "doc": "d1",
+            "origin": "real",
+        },
+        {
+            "text": "Moscow says there is no territorial dispute.",
+            "position": "russian_sovereignty",
+            "holder": "russia",
+            "doc": "d1",
+            "origin": "real",
+        },
+        {
+            "text": "Oil prices rose.",
+            "position": "off_topic",
+            "holder": "none",
+            "doc": "d2",
+            "origin": "real",
+        },
+        {
+            "text": "Authored lines never count.",
+            "position": "neutral",
+            "holder": "none",
+            "doc": "d3",
+            "origin": "authored",
+        },
+    ]
+    gold.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    result = runner.invoke(app, ["eval", "--gold", str(gold)])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert re.fullmatch(r"macro_f1=\d\.\d{3} relevance_f1=\d\.\d{3} holder_acc=\d\.\d{3} n=3", last)
+
+
+def test_eval_names_a_line_with_an_unknown_label(tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"text": "x", "position": "hikiwake", "holder": "japan"}\n')
+    result = runner.invoke(app, ["eval", "--gold", str(gold)])
+    assert result.exit_code == 2 and "gold.jsonl:1" in result.output
+
+
+def test_classify_keeps_fields_and_reads_neighbours_as_context():
+    lines = [
+        {"id": 1, "doc": "a", "text": "Putin proposed settling it on a fifty-fifty basis."},
+        {"id": 2, "doc": "a", "text": "Japan rejected the idea."},
+        {"id": 3, "text": "The weather was fine."},
+    ]
+    result = runner.invoke(app, ["classify"], input="\n".join(json.dumps(x) for x in lines))
+    assert result.exit_code == 0, result.output
+    out = [json.loads(x) for x in result.output.strip().splitlines()]
+    assert [o["id"] for o in out] == [1, 2, 3]
+    assert all({"position", "holder", "confidence", "text"} <= o.keys() for o in out)
+    assert out[0]["position"] == "compromise" and out[0]["holder"] == "russia"
+
+
+def test_grouped_cross_validation_clears_the_pinned_floors(sentences):
+    """Quality gate: scores are recomputed here, real sentences only, grouped by document;
+    lowering a floor in tests/quality_floors.json is a reviewed change."""
+    cv = cross_validate(sentences, n_folds=5)
+    assert cv.model.macro_f1 >= FLOORS["macro_f1"]
+    assert cv.model.relevance_f1 >= FLOORS["relevance_f1"]
+    assert cv.model.holder_acc >= FLOORS["holder_acc"]
+    assert cv.model.macro_f1 >= cv.keyword.macro_f1 + FLOORS["margin_over_keyword_macro_f1"]
