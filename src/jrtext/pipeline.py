@@ -18,6 +18,7 @@ from jrtext.errors import DocumentError
 from jrtext.ingest import DocumentRef, RawDocument
 from jrtext.settings import Settings
 from jrtext.sources import Registry
+from jrtext.stance import StanceCues
 from jrtext.store import DocumentWrite, KnownDocument, ProblemRow, RunCounts
 
 
@@ -69,6 +70,8 @@ def process_chunk(
     known: dict[str, KnownDocument],
     run_id: str,
     settings: Settings,
+    stance_cues: StanceCues | None = None,
+    analysis_key: str = "",
 ) -> ChunkResult:
     """Read, annotate and store one chunk; per-document failures become problems."""
     counts = RunCounts(n_seen=len(refs))
@@ -79,7 +82,7 @@ def process_chunk(
     for source_name, ref in refs:
         before = known.get(ref.location)
         try:
-            print_, raw, sidecar = ingest.fingerprint(ref)
+            print_, raw, sidecar = ingest.fingerprint(ref, analysis_key)
             if before is not None and before.fingerprint == print_:
                 counts.n_unchanged += 1
                 continue
@@ -105,17 +108,19 @@ def process_chunk(
         nlp_pipeline,
         n_process=settings.n_process if len(to_annotate) > 1 else 1,
         batch_size=settings.spacy_batch_size,
+        stance_cues=stance_cues,
     )
     writes = [
         DocumentWrite(doc, annotation, is_new)
         for (doc, is_new), annotation in zip(to_annotate, annotations, strict=True)
     ]
     writes += metadata_only
-    n_sentences, n_entities = store.write_chunk(con, run_id, writes)
+    written = store.write_chunk(con, run_id, writes)
     counts.n_new += sum(w.is_new for w in writes)
     counts.n_changed += sum(not w.is_new for w in writes)
-    counts.n_sentences += n_sentences
-    counts.n_entities += n_entities
+    counts.n_sentences += written.sentences
+    counts.n_entities += written.entities
+    counts.n_stances += written.stances
     store.record_problems(con, run_id, problems)
     return ChunkResult(counts, problems)
 

@@ -109,14 +109,77 @@ SENTENCES = Table(
 
 ENTITIES = Table(
     "entities",
-    "Named entities found by spaCy's statistical NER (OntoNotes labels).",
+    "Named entities: the knowledge base's (corpus/kb: states, people, islands, regions, "
+    "agreements, organisations), linked to a canonical id in context, and spaCy's other "
+    "statistical entities (OntoNotes labels). A knowledge-base match wins over an overlapping "
+    "statistical one.",
     (
         C("doc_id", "VARCHAR", "the document", False),
         C("sent_idx", "INTEGER", "the sentence that holds the entity", False),
         C("start_char", "INTEGER", "offset of the first character in `documents.text`", False),
         C("end_char", "INTEGER", "offset one past the last character", False),
         C("text", "VARCHAR", "the mention as written", False),
-        C("label", "VARCHAR", "spaCy label: PERSON, GPE, NORP, ORG, LOC, DATE, …", False),
+        C(
+            "label",
+            "VARCHAR",
+            "the domain type for a linked entity, else spaCy's label "
+            "(PERSON, GPE, NORP, ORG, LOC, DATE, …)",
+            False,
+        ),
+        C(
+            "canonical_id",
+            "VARCHAR",
+            'the knowledge base\'s id (`russia` for "the USSR", '
+            '"Moscow" as actor …); null for spaCy-only entities',
+        ),
+        C(
+            "domain_type",
+            "VARCHAR",
+            "STATE, PERSON, ISLAND, REGION, AGREEMENT, ORG or CITY; null for spaCy-only entities",
+        ),
+    ),
+)
+
+ENTITY_CATALOG = Table(
+    "entity_catalog",
+    "The knowledge base (corpus/kb/*.toml) as of the latest run: one row per canonical entity.",
+    (
+        C("id", "VARCHAR", "canonical id, as in `entities.canonical_id`", False),
+        C("type", "VARCHAR", "STATE, PERSON, ISLAND, REGION, AGREEMENT, ORG or CITY", False),
+        C("name", "VARCHAR", "canonical name", False),
+        C("aliases", "VARCHAR[]", "other names it is written as", False),
+        C(
+            "attributes",
+            "VARCHAR",
+            "JSON object of type-specific fields (a person's state and "
+            "roles, an agreement's year, an island's Japanese and Russian names …)",
+            False,
+        ),
+    ),
+    primary_key=("id",),
+)
+
+STANCES = Table(
+    "stances",
+    "Attributed stances from the dependency parse: a holder supports or opposes a target "
+    "(cue words in corpus/kb/stance_cues.toml); negation flips polarity, passive, reported "
+    "speech and pronoun holders are resolved.",
+    (
+        C("doc_id", "VARCHAR", "the document", False),
+        C("sent_idx", "INTEGER", "the sentence", False),
+        C("holder_text", "VARCHAR", "who holds it, as written (a pronoun's antecedent)", False),
+        C("holder_id", "VARCHAR", "the holder's canonical id, where linked"),
+        C("cue", "VARCHAR", "the cue's lemma (reject, support, demand …)", False),
+        C("polarity", "VARCHAR", "support or oppose, after negation", False),
+        C("target_text", "VARCHAR", "what is supported or opposed", False),
+        C("target_id", "VARCHAR", "the target's canonical id, where it is an entity"),
+        C("negated", "BOOLEAN", "whether a negation flipped the cue's polarity", False),
+        C("start_char", "INTEGER", "start of the sentence in `documents.text`", False),
+        C("end_char", "INTEGER", "end of the sentence", False),
+        C("holder_start", "INTEGER", "the holder mention's span (the pronoun, if resolved)"),
+        C("holder_end", "INTEGER", "end of the holder mention"),
+        C("target_start", "INTEGER", "the target phrase's span"),
+        C("target_end", "INTEGER", "end of the target phrase"),
     ),
 )
 
@@ -172,6 +235,7 @@ RUNS = Table(
         C("n_failed", "INTEGER", "documents (or sources) that failed; see `problems`"),
         C("n_sentences", "INTEGER", "sentence rows written by this run"),
         C("n_entities", "INTEGER", "entity rows written by this run"),
+        C("n_stances", "INTEGER", "stance rows written by this run"),
         C("n_positions", "INTEGER", "sentences classified by this run"),
         C("sources_file", "VARCHAR", "the registry the run read"),
         C("flow_run_id", "VARCHAR", "Prefect's id of the flow run"),
@@ -211,7 +275,17 @@ META = Table(
     primary_key=("key",),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, SENTENCES, ENTITIES, POSITIONS, RUNS, PROBLEMS, META)
+TABLES: tuple[Table, ...] = (
+    DOCUMENTS,
+    SENTENCES,
+    ENTITIES,
+    ENTITY_CATALOG,
+    STANCES,
+    POSITIONS,
+    RUNS,
+    PROBLEMS,
+    META,
+)
 
 
 @dataclass(frozen=True)
@@ -306,9 +380,13 @@ SELECT d.source, d.published, s.text
 FROM sentences s JOIN documents d USING (doc_id)
 WHERE s.text ILIKE '%northern territor%' ORDER BY d.published;
 
--- the most mentioned people
-SELECT text, count(*) AS n FROM entities WHERE label = 'PERSON'
-GROUP BY text ORDER BY n DESC LIMIT 20;
+-- the most mentioned people, however they are written
+SELECT c.name, count(*) AS n FROM entities e JOIN entity_catalog c ON c.id = e.canonical_id
+WHERE e.domain_type = 'PERSON' GROUP BY c.name ORDER BY n DESC LIMIT 20;
+
+-- who opposes what
+SELECT holder_id, target_text, count(*) AS n FROM stances
+WHERE polarity = 'oppose' AND holder_id IS NOT NULL GROUP BY ALL ORDER BY n DESC LIMIT 20;
 
 -- the documents that say most about the islands, and where they lean
 SELECT source, published, n_on_topic, round(territorial_share_index, 2) AS tsi, index_n

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     spacy_batch_size: int = Field(16, ge=1, description="documents per nlp.pipe batch")
     chunk_size: int = Field(64, ge=1, description="documents annotated and stored per transaction")
     max_chars: int = Field(2_000_000, ge=1, description="longest document analysed")
+    kb_folder: Path = Field(PROJECT_ROOT / "corpus" / "kb", description="knowledge base folder")
+    stance_cues: Path = Field(
+        PROJECT_ROOT / "corpus" / "kb" / "stance_cues.toml", description="stance cue words"
+    )
     model_dir: Path = Field(PROJECT_ROOT / "models" / "position", description="position model")
     classify_batch_documents: int = Field(200, ge=1, description="documents per classify batch")
     read_retries: int = Field(2, ge=0, description="retries of a failed read of one source")

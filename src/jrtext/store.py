@@ -23,10 +23,12 @@ from jrtext.nlp import Annotation
 from jrtext.schema import (
     DOCUMENTS,
     ENTITIES,
+    ENTITY_CATALOG,
     POSITIONS,
     PROBLEMS,
     SCHEMA_VERSION,
     SENTENCES,
+    STANCES,
     ddl,
 )
 
@@ -96,6 +98,7 @@ class RunCounts:
     n_failed: int = 0
     n_sentences: int = 0
     n_entities: int = 0
+    n_stances: int = 0
     n_positions: int = 0
 
     def add(self, other: RunCounts) -> None:
@@ -108,7 +111,8 @@ def finish_run(
 ) -> None:
     con.execute(
         "UPDATE runs SET finished_at = ?, status = ?, n_seen = ?, n_new = ?, n_changed = ?,"
-        " n_unchanged = ?, n_failed = ?, n_sentences = ?, n_entities = ?, n_positions = ?"
+        " n_unchanged = ?, n_failed = ?, n_sentences = ?, n_entities = ?, n_stances = ?,"
+        " n_positions = ?"
         " WHERE run_id = ?",
         [
             utcnow(),
@@ -120,6 +124,7 @@ def finish_run(
             counts.n_failed,
             counts.n_sentences,
             counts.n_entities,
+            counts.n_stances,
             counts.n_positions,
             run_id,
         ],
@@ -163,17 +168,25 @@ class ProblemRow:
     at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(frozen=True)
+class RowsWritten:
+    sentences: int = 0
+    entities: int = 0
+    stances: int = 0
+
+
 def write_chunk(
     con: duckdb.DuckDBPyConnection, run_id: str, writes: Sequence[DocumentWrite]
-) -> tuple[int, int]:
+) -> RowsWritten:
     """Replace the chunk's documents and their rows in one transaction; return rows written."""
     if not writes:
-        return 0, 0
+        return RowsWritten()
     now = utcnow()
     documents = _documents_table(writes, run_id, now)
     reannotated = [w for w in writes if w.annotation is not None]
     sentences = _sentences_table(reannotated)
     entities = _entities_table(reannotated)
+    stances = _stances_table(reannotated)
     all_ids = pa.table({"doc_id": documents.column("doc_id")})
     text_ids = pa.table(
         {"doc_id": pa.array([doc_id_for(w.document.location) for w in reannotated], pa.string())}
@@ -185,10 +198,12 @@ def write_chunk(
         con.execute("DELETE FROM sentences WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
         con.execute("DELETE FROM entities WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
         con.execute("DELETE FROM positions WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
+        con.execute("DELETE FROM stances WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
         con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM chunk_all_ids)")
         _insert(con, DOCUMENTS.name, documents)
         _insert(con, SENTENCES.name, sentences)
         _insert(con, ENTITIES.name, entities)
+        _insert(con, STANCES.name, stances)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -196,7 +211,28 @@ def write_chunk(
     finally:
         for name in ("chunk_all_ids", "chunk_text_ids"):
             con.unregister(name)
-    return sentences.num_rows, entities.num_rows
+    return RowsWritten(sentences.num_rows, entities.num_rows, stances.num_rows)
+
+
+def replace_entity_catalog(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
+    """The knowledge base as the run used it (id, type, name, aliases, attributes JSON)."""
+    table = pa.table(
+        {
+            "id": pa.array([r[0] for r in rows], pa.string()),
+            "type": pa.array([r[1] for r in rows], pa.string()),
+            "name": pa.array([r[2] for r in rows], pa.string()),
+            "aliases": pa.array([list(r[3]) for r in rows], pa.list_(pa.string())),
+            "attributes": pa.array([r[4] for r in rows], pa.string()),
+        }
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM entity_catalog")
+        _insert(con, ENTITY_CATALOG.name, table)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def record_problems(
@@ -281,7 +317,35 @@ def _entities_table(writes: Sequence[DocumentWrite]) -> pa.Table:
             cols["end_char"].append(e.end_char)
             cols["text"].append(e.text)
             cols["label"].append(e.label)
+            cols["canonical_id"].append(e.canonical_id)
+            cols["domain_type"].append(e.label if e.canonical_id else None)
     return _typed(cols, {"sent_idx": pa.int32(), "start_char": pa.int32(), "end_char": pa.int32()})
+
+
+def _stances_table(writes: Sequence[DocumentWrite]) -> pa.Table:
+    cols: dict[str, list] = {c: [] for c in STANCES.column_names}
+    for w in writes:
+        did = doc_id_for(w.document.location)
+        assert w.annotation is not None
+        for placed in w.annotation.stances:
+            st = placed.stance
+            cols["doc_id"].append(did)
+            cols["sent_idx"].append(placed.sent_idx)
+            for name in STANCES.column_names[2:]:
+                cols[name].append(getattr(st, name))
+    ints = {
+        c: pa.int32()
+        for c in (
+            "sent_idx",
+            "start_char",
+            "end_char",
+            "holder_start",
+            "holder_end",
+            "target_start",
+            "target_end",
+        )
+    }
+    return _typed(cols, {**ints, "negated": pa.bool_()})
 
 
 def _typed(cols: dict[str, list], ints: dict[str, pa.DataType]) -> pa.Table:
