@@ -187,10 +187,13 @@ def doc_to_annotation(doc: Doc, stance_cues: StanceCues | None = None) -> Annota
     A "sentence" that is only a bullet or a paragraph number ("77.") joins the next one:
     the parser sometimes splits them off despite the boundaries preset above.
     """
+    text = doc.text  # Doc.text joins every token anew on each access
     sentences: list[SentenceSpan] = []
     sent_of_token: dict[int, int] = {}
+    spacy_starts: list[int] = []  # first token of each spaCy sentence, to place entities
     carried: tuple[int, list[int]] | None = None  # (start_char, token starts) of a lone marker
     for sent in doc.sents:
+        spacy_starts.append(sent.start)
         stripped = sent.text.strip()
         if not stripped:
             continue
@@ -205,7 +208,7 @@ def doc_to_annotation(doc: Doc, stance_cues: StanceCues | None = None) -> Annota
             start, token_starts = carried[0], [*carried[1], sent.start]
             carried = None
         end = sent.start_char + lead + len(stripped)
-        sentences.append(SentenceSpan(idx, start, end, doc.text[start:end]))
+        sentences.append(SentenceSpan(idx, start, end, text[start:end]))
         for token_start in token_starts:
             sent_of_token[token_start] = idx
     entities: list[EntitySpan] = []
@@ -214,9 +217,11 @@ def doc_to_annotation(doc: Doc, stance_cues: StanceCues | None = None) -> Annota
         if not stripped:
             continue
         start = ent.start_char + len(ent.text) - len(ent.text.lstrip())
+        # Span.sent walks the doc for every entity; a bisect over sentence starts does not
+        first_token = spacy_starts[bisect_right(spacy_starts, ent.start) - 1]
         entities.append(
             EntitySpan(
-                sent_of_token.get(ent.sent.start, -1),
+                sent_of_token.get(first_token, -1),
                 start,
                 start + len(stripped),
                 stripped,
