@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jrtext import classify, nlp, pipeline, store
+from jrtext import access, classify, nlp, pipeline, progress, store
 from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
@@ -93,10 +93,12 @@ class RunSummary:
 
 
 @flow(name="jrtext-run", log_prints=False)
-def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummary:
+def run_pipeline(
+    sources: str | None = None, db: str | None = None, wait_seconds: float | None = None
+) -> RunSummary:
     """Read every source of the registry and store documents, sentences and entities."""
     started = time.perf_counter()
-    settings = get_settings(sources=sources, db=db)
+    settings = get_settings(sources=sources, db=db, writer_wait_seconds=wait_seconds)
     logger = get_run_logger()
     registry = load_sources(settings.sources)
     found = discover_documents(registry)
@@ -107,7 +109,10 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
     run_id = pipeline.new_run_id()
     flow_run = get_run_context().flow_run
     counts = RunCounts()
-    with store.connect(settings.db) as con:
+    with (
+        access.writer_lock(settings.db, settings.writer_wait_seconds),
+        store.connect(settings.db) as con,
+    ):
         store.start_run(con, run_id, str(registry.path), str(flow_run.id) if flow_run else None)
         store.record_problems(con, run_id, found.problems)
         store.replace_entity_catalog(con, kb.catalog_rows())
@@ -121,6 +126,7 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
                     )
                 )
                 logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
+                progress.report(counts.n_seen, len(found.refs))
             try:
                 model = load_position_model(settings)
             except classify.ModelError as exc:
@@ -139,6 +145,7 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
             store.finish_run(con, run_id, counts, status="failed")
             raise
         store.finish_run(con, run_id, counts)
+        access.publish_snapshot(con, settings.db)
         problems = con.execute(
             'SELECT error, location, detail FROM problems WHERE run_id = ? ORDER BY "at"',
             [run_id],

@@ -60,10 +60,18 @@ def run(
         typer.Option("--sources", help="source registry [default: corpus/sources.toml]"),
     ] = None,
     db: DbOption = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            help="seconds to wait for another run writing the same database [0: stop at once]",
+        ),
+    ] = None,
 ) -> None:
     """Read every source in the registry; store documents, sentences and entities.
 
-    Unchanged documents are skipped; changed ones replace their old rows.
+    Unchanged documents are skipped; changed ones replace their old rows. One run writes a
+    database at a time: a second one stops with a message, or queues with --wait.
 
     Example: jrtext run --sources corpus/sources.toml --db data/jrtext.duckdb
     """
@@ -76,10 +84,14 @@ def run(
         raise _fail(exc) from None
     _quiet_prefect()
     from flows.pipeline import run_pipeline
+    from jrtext.progress import listening
+    from jrtext.run_progress import document_progress
 
-    with err.status("running the pipeline (spaCy on 2 processes)…"):
+    with document_progress(err) as on_progress, listening(on_progress):
         try:
-            summary = run_pipeline(sources=str(settings.sources), db=str(settings.db))
+            summary = run_pipeline(
+                sources=str(settings.sources), db=str(settings.db), wait_seconds=wait
+            )
         except JrtextError as exc:
             raise _fail(exc) from None
     c = summary.counts
@@ -322,6 +334,217 @@ def schema(
         sys.stdout.write(schema_module.markdown())
     else:
         sys.stdout.write(";\n\n".join(schema_module.ddl()) + ";\n")
+
+
+class TrendGroupChoice(StrEnum):
+    source = "source"
+    country = "country"
+    kind = "kind"
+
+
+class PeriodChoice(StrEnum):
+    year = "year"
+    quarter = "quarter"
+    month = "month"
+
+
+@app.command()
+def trends(
+    db: DbOption = None,
+    by: Annotated[
+        TrendGroupChoice, typer.Option("--by", help="compare sources, countries or kinds")
+    ] = TrendGroupChoice.source,
+    period: Annotated[PeriodChoice, typer.Option("--period", help="time step")] = PeriodChoice.year,
+    start: Annotated[
+        str | None, typer.Option("--from", help="first date: YYYY, YYYY-MM or YYYY-MM-DD")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="last date: YYYY, YYYY-MM or YYYY-MM-DD")
+    ] = None,
+    position: Annotated[
+        str | None,
+        typer.Option(
+            "--position",
+            help="chart this position's share (four_islands, two_islands, compromise, "
+            "russian_sovereignty, shelve, neutral) instead of the territorial share index",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="only this source (repeat for more), e.g. UNGA:JPN"),
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.table,
+    plot: Annotated[Path | None, typer.Option("--plot", help="also write a PNG chart")] = None,
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="also write a standalone HTML report")
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="chart title")] = None,
+) -> None:
+    """Stance trends: shares of each position and the territorial share index over time.
+
+    Each value comes with the number of sentences behind it (index_n, n_on_topic): read thin
+    periods with care. Table, CSV or JSON on stdout; --plot and --html write files.
+
+    Example: jrtext trends --from 1990 --source UNGA:JPN --source UNGA:RUS --plot jr.png
+    """
+    from jrtext import trends as trends_module
+    from jrtext.access import connect_for_reading
+
+    settings = get_settings(db=db)
+    try:
+        request = trends_module.TrendRequest(
+            by=by.value,
+            period=period.value,
+            start=trends_module.parse_bound(start),
+            end=trends_module.parse_bound(end, end=True),
+            position=position,
+            sources=tuple(source or ()),
+        )
+        with connect_for_reading(settings.db) as con:
+            series = trends_module.query_trends(con, request)
+        if plot:
+            trends_module.write_png(series, plot, title)
+        if html_file:
+            trends_module.write_html(series, html_file, title)
+    except JrtextError as exc:
+        raise _fail(exc) from None
+    if format is Format.table:
+        columns = trends_module.table_columns(request)
+        records = series.records()
+        rows = [tuple(trends_module.rounded(r[c]) for c in columns) for r in records]
+        _print_rows(columns, rows, format, title=trends_module.default_title(request))
+        if not rows:
+            err.print("no documents match these arguments")
+    else:
+        _print_rows(series.names, series.rows, format)
+    for path in (plot, html_file):
+        if path:
+            err.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def report(
+    document: Annotated[str, typer.Argument(help="doc_id, or the document's location (path)")],
+    db: DbOption = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.table,
+    on_topic: Annotated[
+        bool, typer.Option("--on-topic", help="only sentences classified on-topic")
+    ] = False,
+) -> None:
+    """One document's sentences with their positions, holders, entities and stances.
+
+    Example: jrtext report ../shared/corpus/chapter/000_7dc69556dcd7cdd8.txt --on-topic
+    """
+    from jrtext.access import connect_for_reading
+    from jrtext.report import document_report
+
+    settings = get_settings(db=db)
+    try:
+        with connect_for_reading(settings.db) as con:
+            result = document_report(con, document)
+    except JrtextError as exc:
+        raise _fail(exc) from None
+    sentences = [
+        s for s in result.sentences if not on_topic or (s.position or "off_topic") != "off_topic"
+    ]
+    if format is Format.json:
+        data = result.as_dict()
+        data["sentences"] = [s.__dict__ for s in sentences]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n")
+        return
+    names = ["sent_idx", "position", "holder", "confidence", "text", "entities", "stances"]
+    rows = [
+        (
+            s.sent_idx,
+            s.position,
+            s.holder,
+            s.confidence,
+            s.text,
+            "; ".join(s.entities),
+            "; ".join(s.stances),
+        )
+        for s in sentences
+    ]
+    if format is Format.table:
+        summary = result.summary
+        tsi = summary["territorial_share_index"]
+        out.print(
+            f"[bold]{result.title or '(untitled)'}[/] — {result.source}, {result.published}\n"
+            f"{result.location} (doc_id {result.doc_id})\n"
+            f"{summary['n_sentences']} sentences, {summary['n_on_topic']} on-topic; "
+            f"territorial share index {'—' if tsi is None else round(tsi, 3)} "
+            f"(n={summary['index_n']})",
+            highlight=False,
+        )
+    _print_rows(names, rows, format)
+
+
+@app.command()
+def export(
+    parquet: Annotated[
+        Path, typer.Option("--parquet", help="folder to write <table>.parquet files into")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Write every table as a Parquet file, for other engines (pandas, Polars, Spark, R).
+
+    Example: jrtext export --parquet exports/
+    """
+    from jrtext.access import connect_for_reading
+    from jrtext.export import export_parquet
+
+    settings = get_settings(db=db)
+    try:
+        with connect_for_reading(settings.db) as con:
+            written = export_parquet(con, parquet)
+    except (JrtextError, OSError) as exc:
+        raise _fail(exc) from None
+    for name, n in written.items():
+        out.print(f"{parquet / (name + '.parquet')}: {n:,} rows", highlight=False)
+
+
+@app.command()
+def serve(
+    cron: Annotated[
+        str, typer.Option("--cron", help='cron schedule, e.g. "0 6 * * *" (06:00 daily)')
+    ],
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="source registry [default: corpus/sources.toml]"),
+    ] = None,
+    db: DbOption = None,
+    name: Annotated[str, typer.Option("--name", help="deployment name")] = "daily",
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="IANA time zone of the schedule [UTC]")
+    ] = None,
+    wait: Annotated[
+        float | None, typer.Option("--wait", help="seconds a run waits for another writer")
+    ] = None,
+) -> None:
+    """Run the pipeline on a cron schedule with Prefect (flow.serve), until Ctrl-C.
+
+    Needs a Prefect server: start one with `prefect server start` and set
+    PREFECT_API_URL=http://127.0.0.1:4200/api. The deployment is jrtext-run/<name>.
+
+    Example: jrtext serve --cron "0 6 * * *" --db data/jrtext.duckdb
+    """
+    from flows.schedule import cron_schedule
+    from flows.schedule import serve as serve_flow
+
+    settings = get_settings(sources=sources, db=db)
+    try:
+        cron_schedule(cron, timezone)
+    except JrtextError as exc:
+        raise _fail(exc) from None
+    _quiet_prefect()
+    serve_flow(
+        cron,
+        name=name,
+        sources=str(settings.sources.resolve()),
+        db=str(settings.db.resolve()),
+        wait_seconds=wait,
+        timezone=timezone,
+    )
 
 
 @app.command()

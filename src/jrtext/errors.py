@@ -24,3 +24,7 @@ class DocumentError(JrtextError):
 
 class StoreError(JrtextError):
     """The database cannot be opened or is not a jrtext database."""
+
+
+class DatabaseBusyError(StoreError):
+    """Another process holds the database: a run is writing, or another run waits its turn."""

@@ -293,6 +293,7 @@ class View:
     name: str
     description: str
     sql: str
+    example: str = ""  # a query a user can start from, shown in docs/schema.md
 
     def ddl(self) -> str:
         return f"CREATE OR REPLACE VIEW {self.name} AS\n{self.sql}"
@@ -335,7 +336,153 @@ SELECT d.doc_id, d.source, d.published, d.kind, d.country,
 FROM documents d LEFT JOIN per_document p USING (doc_id)""",
 )
 
-VIEWS: tuple[View, ...] = (DOCUMENT_POSITIONS,)
+# The codebook's on-topic labels and the share of the disputed area each leaves to Japan.
+ON_TOPIC_POSITIONS: tuple[str, ...] = (
+    "four_islands",
+    "two_islands",
+    "compromise",
+    "russian_sovereignty",
+    "shelve",
+    "neutral",
+)
+TERRITORIAL_SHARE = {
+    "four_islands": 1.0,
+    "compromise": 0.5,
+    "two_islands": 0.07,
+    "russian_sovereignty": 0.0,
+}
+PERIODS: tuple[str, ...] = ("year", "quarter", "month")
+
+_PERIOD_LABEL = (
+    "CASE period_type WHEN 'year' THEN strftime(period, '%Y')"
+    " WHEN 'quarter' THEN strftime(period, '%Y') || '-Q' || quarter(period)"
+    " ELSE strftime(period, '%Y-%m') END"
+)
+
+
+def position_aggregates(alias: str = "p") -> str:
+    """Select-list over position rows: on-topic count, each label's share, the index and its n.
+
+    One definition for the views and ``jrtext trends``, so their numbers cannot differ.
+    """
+    on_topic = f"count({alias}.position) FILTER (WHERE {alias}.position <> 'off_topic')"
+    shares = [
+        f"count(*) FILTER (WHERE {alias}.position = '{label}') / nullif({on_topic}, 0)"
+        f" AS share_{label}"
+        for label in ON_TOPIC_POSITIONS
+    ]
+    cases = " ".join(f"WHEN '{k}' THEN {v}" for k, v in TERRITORIAL_SHARE.items())
+    index_labels = ", ".join(f"'{k}'" for k in TERRITORIAL_SHARE)
+    return ",\n    ".join(
+        [
+            f"count({alias}.position) AS n_sentences",
+            f"{on_topic} AS n_on_topic",
+            *shares,
+            f"avg(CASE {alias}.position {cases} END) AS territorial_share_index",
+            f"count(*) FILTER (WHERE {alias}.position IN ({index_labels})) AS index_n",
+        ]
+    )
+
+
+def trends_sql(group_column: str, extra_condition: str = "") -> str:
+    """Group × period aggregates of positions; ``group_column`` is a documents column name.
+
+    Only called with names and conditions written in code (the views below, ``trends``);
+    values reach ``extra_condition`` as bound parameters.
+    """
+    return f"""SELECT d.{group_column}, pt.period_type,
+    date_trunc(pt.period_type, d.published)::DATE AS period,
+    count(DISTINCT d.doc_id) AS n_documents,
+    {position_aggregates("p")}
+FROM documents d
+CROSS JOIN (VALUES ('year'), ('quarter'), ('month')) AS pt(period_type)
+LEFT JOIN positions p ON p.doc_id = d.doc_id
+WHERE d.published IS NOT NULL {extra_condition}
+GROUP BY ALL"""
+
+
+V_DOCUMENT_POSITIONS = View(
+    "v_document_positions",
+    "`document_positions` with each document's title and location (for `jrtext report`): "
+    "per document, on-topic sentences, the share of each on-topic position, the territorial "
+    "share index and `index_n`, the sentences behind it.",
+    """SELECT dp.*, d.title, d.location
+FROM document_positions dp JOIN documents d USING (doc_id)""",
+    example="""-- Russia's UN speeches that say most about the islands, and where they lean
+SELECT year(published) AS year, n_on_topic, round(territorial_share_index, 2) AS tsi, index_n
+FROM v_document_positions WHERE source = 'UNGA:RUS' AND n_on_topic > 0
+ORDER BY n_on_topic DESC LIMIT 10;""",
+)
+
+V_SOURCE_TRENDS = View(
+    "v_source_trends",
+    "Source × period (`period_type` year, quarter or month; `period` its first day, "
+    "`period_label` 2015, 2015-Q1 or 2015-03): documents, classified and on-topic sentences, "
+    "the share of each on-topic position among on-topic sentences, the territorial share index "
+    "and `index_n`, the sentences behind it (null index when there are none). Documents without "
+    "a date are left out. UN speeches are dated 15 September by convention, so their quarter "
+    "and month are nominal.",
+    f"""WITH grouped AS (
+{trends_sql("source")}
+)
+SELECT source, period_type, period, {_PERIOD_LABEL} AS period_label,
+    * EXCLUDE (source, period_type, period)
+FROM grouped""",
+    example="""-- Japan's and Russia's UN statements by year: the index with the sentences behind it
+SELECT period_label AS year, source, round(territorial_share_index, 2) AS tsi, index_n,
+    n_on_topic, round(share_shelve, 2) AS shelve
+FROM v_source_trends
+WHERE period_type = 'year' AND source IN ('UNGA:JPN', 'UNGA:RUS') AND n_on_topic > 0
+ORDER BY year, source;""",
+)
+
+V_ENTITY_MENTIONS = View(
+    "v_entity_mentions",
+    "Canonical entity × source × period: mentions linked to the knowledge base (however they "
+    "were written) and the documents they occur in. Periods as in `v_source_trends`.",
+    f"""WITH grouped AS (
+    SELECT e.canonical_id, e.domain_type, d.source, pt.period_type,
+        date_trunc(pt.period_type, d.published)::DATE AS period,
+        count(*) AS n_mentions, count(DISTINCT e.doc_id) AS n_documents
+    FROM entities e JOIN documents d USING (doc_id)
+    CROSS JOIN (VALUES ('year'), ('quarter'), ('month')) AS pt(period_type)
+    WHERE e.canonical_id IS NOT NULL AND d.published IS NOT NULL
+    GROUP BY ALL
+)
+SELECT g.canonical_id, c.name, g.domain_type, g.source, g.period_type, g.period,
+    {_PERIOD_LABEL} AS period_label,
+    g.n_mentions, g.n_documents
+FROM grouped g LEFT JOIN entity_catalog c ON c.id = g.canonical_id""",
+    example="""-- which islands each source names, per decade
+SELECT name, source, (year(period) // 10) * 10 AS decade, sum(n_mentions) AS mentions
+FROM v_entity_mentions WHERE period_type = 'year' AND domain_type = 'ISLAND'
+GROUP BY ALL ORDER BY mentions DESC LIMIT 20;""",
+)
+
+V_STANCE_EDGES = View(
+    "v_stance_edges",
+    "Holder → target: how often a holder supports and opposes a target, over all documents. "
+    "`holder` is the holder's canonical id where linked, else its text in lower case; "
+    "`target` likewise.",
+    """SELECT coalesce(holder_id, lower(holder_text)) AS holder,
+    coalesce(target_id, lower(target_text)) AS target,
+    holder_id IS NOT NULL AS holder_linked, target_id IS NOT NULL AS target_linked,
+    count(*) FILTER (WHERE polarity = 'support') AS n_support,
+    count(*) FILTER (WHERE polarity = 'oppose') AS n_oppose,
+    count(*) AS n, count(DISTINCT doc_id) AS n_documents
+FROM stances GROUP BY ALL""",
+    example="""-- what Japan and Russia (as linked holders) oppose most
+SELECT holder, target, n_oppose, n_support, n_documents FROM v_stance_edges
+WHERE holder IN ('japan', 'russia') ORDER BY n_oppose DESC LIMIT 20;""",
+)
+
+VIEWS: tuple[View, ...] = (
+    DOCUMENT_POSITIONS,
+    V_DOCUMENT_POSITIONS,
+    V_SOURCE_TRENDS,
+    V_ENTITY_MENTIONS,
+    V_STANCE_EDGES,
+)
 
 
 def ddl() -> list[str]:
@@ -364,6 +511,8 @@ def markdown() -> str:
             )
     for view in VIEWS:
         out += ["", f"## view `{view.name}`", "", view.description, "", "```sql", view.sql, "```"]
+        if view.example:
+            out += ["", "Example:", "", "```sql", view.example, "```"]
     out += ["", EXAMPLES]
     return "\n".join(out) + "\n"
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     model_dir: Path = Field(PROJECT_ROOT / "models" / "position", description="position model")
     classify_batch_documents: int = Field(200, ge=1, description="documents per classify batch")
     read_retries: int = Field(2, ge=0, description="retries of a failed read of one source")
+    writer_wait_seconds: float = Field(
+        0.0, ge=0, description="how long a run waits for another run to release the database"
+    )
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from jrtext import __version__
-from jrtext.errors import StoreError
+from jrtext.errors import DatabaseBusyError, StoreError
 from jrtext.ingest import RawDocument
 from jrtext.nlp import Annotation
 from jrtext.schema import (
@@ -52,7 +52,7 @@ def connect(db: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyCon
         con = duckdb.connect(str(db), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise StoreError(
+            raise DatabaseBusyError(
                 f"{db} is in use by another process (a run is writing?); try again when it ends"
             ) from None
         raise StoreError(f"{db}: cannot open: {exc}") from None
@@ -426,8 +426,13 @@ def positions_table(
 
 
 def query(db: Path, sql: str) -> tuple[list[str], list[tuple]]:
-    """Run SQL on a read-only connection: ad-hoc queries cannot change the data."""
-    with connect(db, read_only=True) as con:
+    """Run SQL on a read-only connection: ad-hoc queries cannot change the data.
+
+    While a run writes the database, this reads the snapshot of the last finished run.
+    """
+    from jrtext.access import connect_for_reading
+
+    with connect_for_reading(db) as con:
         try:
             result = con.execute(sql)
         except duckdb.Error as exc:
