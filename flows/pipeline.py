@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jrtext import classify, nlp, pipeline, store
+from jrtext import classify, nlp, pipeline, store, stream
 from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
@@ -69,6 +69,27 @@ def process_chunk(
     ).counts
 
 
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
+def plan_documents(refs, known: dict[str, KnownDocument], analysis: str) -> stream.RunPlan:
+    return stream.plan_run(refs, known, analysis)
+
+
+@task(cache_policy=NO_CACHE)
+def annotate_and_store(
+    con, nlp_pipeline, plan: stream.RunPlan, run_id: str, settings: Settings, stance_cues, analysis
+) -> RunCounts:
+    logger = get_run_logger()
+    done = RunCounts()
+
+    def progress(chunk: RunCounts) -> None:
+        done.add(chunk)
+        logger.info("%d/%d documents stored", done.n_new + done.n_changed, len(plan.to_annotate))
+
+    return stream.annotate_plan(
+        con, nlp_pipeline, plan, run_id, settings, stance_cues, analysis, on_chunk=progress
+    )
+
+
 @task(cache_policy=NO_CACHE)
 def load_position_model(settings: Settings) -> classify.PositionModel:
     return classify.load_model(settings.model_dir)
@@ -101,9 +122,8 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
     registry = load_sources(settings.sources)
     found = discover_documents(registry)
     kb = load_knowledge_base(settings)
-    nlp_pipeline = load_nlp(settings)
     stance_cues = load_stance_cues(settings)
-    analysis = nlp.analysis_key(nlp_pipeline, kb.fingerprint, settings.stance_cues)
+    analysis = stream.analysis_key(settings, kb.fingerprint)
     run_id = pipeline.new_run_id()
     flow_run = get_run_context().flow_run
     counts = RunCounts()
@@ -114,15 +134,24 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
         counts.n_failed += len(found.problems)
         try:
             known = read_known_documents(con)
-            for chunk in pipeline.chunks(found.refs, settings.chunk_size):
+            plan = plan_documents(found.refs, known, analysis)
+            counts.add(plan.counts)
+            store.record_problems(con, run_id, plan.problems)
+            if plan.needs_nlp or plan.metadata_only:
+                # spaCy is loaded only when some document's text is new or changed
+                nlp_pipeline = load_nlp(settings) if plan.needs_nlp else None
                 counts.add(
-                    process_chunk(
-                        con, nlp_pipeline, chunk, known, run_id, settings, stance_cues, analysis
+                    annotate_and_store(
+                        con, nlp_pipeline, plan, run_id, settings, stance_cues, analysis
                     )
                 )
-                logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
+            logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
             try:
-                model = load_position_model(settings)
+                model = (
+                    load_position_model(settings)
+                    if stream.has_pending_positions(con, settings.model_dir)
+                    else None
+                )
             except classify.ModelError as exc:
                 store.record_problems(
                     con,
@@ -134,7 +163,8 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
                     ],
                 )
             else:
-                counts.n_positions += classify_sentences(con, model, settings)
+                if model is not None:
+                    counts.n_positions += classify_sentences(con, model, settings)
         except BaseException:
             store.finish_run(con, run_id, counts, status="failed")
             raise
