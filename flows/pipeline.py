@@ -76,7 +76,14 @@ def plan_documents(refs, known: dict[str, KnownDocument], analysis: str) -> stre
 
 @task(cache_policy=NO_CACHE)
 def annotate_and_store(
-    con, nlp_pipeline, plan: stream.RunPlan, run_id: str, settings: Settings, stance_cues, analysis
+    con,
+    nlp_pipeline,
+    plan: stream.RunPlan,
+    run_id: str,
+    settings: Settings,
+    stance_cues,
+    analysis: str,
+    on_first_document,
 ) -> RunCounts:
     logger = get_run_logger()
     done = RunCounts()
@@ -86,7 +93,15 @@ def annotate_and_store(
         logger.info("%d/%d documents stored", done.n_new + done.n_changed, len(plan.to_annotate))
 
     return stream.annotate_plan(
-        con, nlp_pipeline, plan, run_id, settings, stance_cues, analysis, on_chunk=progress
+        con,
+        nlp_pipeline,
+        plan,
+        run_id,
+        settings,
+        stance_cues,
+        analysis,
+        on_chunk=progress,
+        on_first_document=on_first_document,
     )
 
 
@@ -137,21 +152,34 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
             plan = plan_documents(found.refs, known, analysis)
             counts.add(plan.counts)
             store.record_problems(con, run_id, plan.problems)
+            model_future = []
+
+            def load_model_meanwhile() -> None:
+                # in a thread of its own while spaCy runs: started once spaCy's worker
+                # processes are forked, as forking beside a busy thread is not safe
+                if not model_future:
+                    model_future.append(load_position_model.submit(settings))
+
             if plan.needs_nlp or plan.metadata_only:
                 # spaCy is loaded only when some document's text is new or changed
                 nlp_pipeline = load_nlp(settings) if plan.needs_nlp else None
                 counts.add(
                     annotate_and_store(
-                        con, nlp_pipeline, plan, run_id, settings, stance_cues, analysis
+                        con,
+                        nlp_pipeline,
+                        plan,
+                        run_id,
+                        settings,
+                        stance_cues,
+                        analysis,
+                        load_model_meanwhile,
                     )
                 )
+            if model_future or stream.has_pending_positions(con, settings.model_dir):
+                load_model_meanwhile()
             logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
             try:
-                model = (
-                    load_position_model(settings)
-                    if stream.has_pending_positions(con, settings.model_dir)
-                    else None
-                )
+                model = model_future[0].result() if model_future else None
             except classify.ModelError as exc:
                 store.record_problems(
                     con,

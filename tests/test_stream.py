@@ -109,3 +109,26 @@ def test_rows_match_annotating_each_document_alone(tmp_path, nlp):
         want_entities, key=lambda r: (r[0], r[1], r[2], r[3] is None, r[3] or "")
     )
     assert n_stances == want_stances
+
+
+def test_flow_without_a_model_stores_everything_else_and_a_rerun_loads_nothing(
+    tmp_path, monkeypatch, prefect_harness
+):
+    from flows.pipeline import run_pipeline
+
+    registry = speeches_registry(tmp_path)
+    db = tmp_path / "f.duckdb"
+    monkeypatch.setenv("JRTEXT_MODEL_DIR", str(tmp_path / "no-model"))
+    first = run_pipeline(sources=str(registry), db=str(db))
+    assert (first.counts.n_new, first.counts.n_positions) == (5, 0)
+    assert [p[0] for p in first.problems] == ["no_model"]
+
+    monkeypatch.delenv("JRTEXT_MODEL_DIR")
+    second = run_pipeline(sources=str(registry), db=str(db))  # the model classifies the rest
+    assert second.counts.n_unchanged == 5 and second.counts.n_positions == first.counts.n_sentences
+    assert second.problems == []
+
+    nlp_stage.load_pipeline.cache_clear()
+    third = run_pipeline(sources=str(registry), db=str(db))
+    assert (third.counts.n_unchanged, third.counts.n_positions) == (5, 0)
+    assert nlp_stage.load_pipeline.cache_info().misses == 0  # spaCy was not loaded

@@ -121,9 +121,14 @@ def annotate_plan(
     stance_cues: StanceCues | None = None,
     analysis_key: str = "",
     on_chunk: Callable[[RunCounts], None] | None = None,
+    on_first_document: Callable[[], None] | None = None,
 ) -> RunCounts:
     """Annotate every planned document in one ``nlp.pipe`` and store them in chunks of
-    ``settings.chunk_size`` documents, one transaction each; return what was done."""
+    ``settings.chunk_size`` documents, one transaction each; return what was done.
+
+    ``on_first_document`` is called once the first annotation is back, when spaCy's worker
+    processes exist: work started then in a thread runs beside them without being forked.
+    """
     counts = RunCounts()
     in_flight: deque[tuple[RawDocument, bool]] = deque()
     failures: list[ProblemRow] = []
@@ -168,6 +173,9 @@ def annotate_plan(
             stance_cues=stance_cues,
         )
     for annotation in annotations:
+        if on_first_document is not None:
+            on_first_document()
+            on_first_document = None
         doc, is_new = in_flight.popleft()
         writes.append(DocumentWrite(doc, annotation, is_new))
         if len(writes) >= settings.chunk_size:
