@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jrtext import access, classify, nlp, pipeline, progress, store
+from jrtext import access, classify, nlp, pipeline, progress, store, stream
 from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
@@ -69,6 +69,46 @@ def process_chunk(
     ).counts
 
 
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
+def plan_documents(refs, known: dict[str, KnownDocument], analysis: str) -> stream.RunPlan:
+    return stream.plan_run(refs, known, analysis)
+
+
+@task(cache_policy=NO_CACHE)
+def annotate_and_store(
+    con,
+    nlp_pipeline,
+    plan: stream.RunPlan,
+    run_id: str,
+    settings: Settings,
+    stance_cues,
+    analysis: str,
+    on_first_document,
+) -> RunCounts:
+    logger = get_run_logger()
+    done = RunCounts()
+    total = plan.counts.n_seen  # every document listed
+    already = total - len(plan.to_annotate)  # decided without NLP: unchanged, failed to read
+
+    def on_chunk(chunk: RunCounts) -> None:
+        done.add(chunk)
+        stored = done.n_new + done.n_changed
+        logger.info("%d/%d documents stored", stored, len(plan.to_annotate))
+        progress.report(min(already + stored, total), total)
+
+    return stream.annotate_plan(
+        con,
+        nlp_pipeline,
+        plan,
+        run_id,
+        settings,
+        stance_cues,
+        analysis,
+        on_chunk=on_chunk,
+        on_first_document=on_first_document,
+    )
+
+
 @task(cache_policy=NO_CACHE)
 def load_position_model(settings: Settings) -> classify.PositionModel:
     return classify.load_model(settings.model_dir)
@@ -103,9 +143,8 @@ def run_pipeline(
     registry = load_sources(settings.sources)
     found = discover_documents(registry)
     kb = load_knowledge_base(settings)
-    nlp_pipeline = load_nlp(settings)
     stance_cues = load_stance_cues(settings)
-    analysis = nlp.analysis_key(nlp_pipeline, kb.fingerprint, settings.stance_cues)
+    analysis = stream.analysis_key(settings, kb.fingerprint)
     run_id = pipeline.new_run_id()
     flow_run = get_run_context().flow_run
     counts = RunCounts()
@@ -119,16 +158,38 @@ def run_pipeline(
         counts.n_failed += len(found.problems)
         try:
             known = read_known_documents(con)
-            for chunk in pipeline.chunks(found.refs, settings.chunk_size):
+            plan = plan_documents(found.refs, known, analysis)
+            counts.add(plan.counts)
+            store.record_problems(con, run_id, plan.problems)
+            model_future = []
+
+            def load_model_meanwhile() -> None:
+                # in a thread of its own while spaCy runs: started once spaCy's worker
+                # processes are forked, as forking beside a busy thread is not safe
+                if not model_future:
+                    model_future.append(load_position_model.submit(settings))
+
+            if plan.needs_nlp or plan.metadata_only:
+                # spaCy is loaded only when some document's text is new or changed
+                nlp_pipeline = load_nlp(settings) if plan.needs_nlp else None
                 counts.add(
-                    process_chunk(
-                        con, nlp_pipeline, chunk, known, run_id, settings, stance_cues, analysis
+                    annotate_and_store(
+                        con,
+                        nlp_pipeline,
+                        plan,
+                        run_id,
+                        settings,
+                        stance_cues,
+                        analysis,
+                        load_model_meanwhile,
                     )
                 )
-                logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
-                progress.report(counts.n_seen, len(found.refs))
+            if model_future or stream.has_pending_positions(con, settings.model_dir):
+                load_model_meanwhile()
+            logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
+            progress.report(len(found.refs), len(found.refs))
             try:
-                model = load_position_model(settings)
+                model = model_future[0].result() if model_future else None
             except classify.ModelError as exc:
                 store.record_problems(
                     con,
@@ -140,7 +201,8 @@ def run_pipeline(
                     ],
                 )
             else:
-                counts.n_positions += classify_sentences(con, model, settings)
+                if model is not None:
+                    counts.n_positions += classify_sentences(con, model, settings)
         except BaseException:
             store.finish_run(con, run_id, counts, status="failed")
             raise

@@ -227,8 +227,12 @@ def _polarities(data: dict, key: str, path: Path) -> dict[str, Polarity]:
 def extract_stances(doc: Doc, cues: StanceCues) -> list[Stance]:
     """Every stance the parse of ``doc`` attributes to a holder, in text order."""
     extractor = _Extractor(doc, cues)
+    forms, lemmas = _cue_words(cues)
     found: dict[tuple, Stance] = {}
     for token in doc:
+        # a token none of whose cue lookups can match yields nothing: skip the rules
+        if token.lower_ not in forms and token.lemma_.lower() not in lemmas:
+            continue
         for stance in extractor.stances_at(token):
             key = (
                 stance.holder_id or stance.holder_text,
@@ -239,6 +243,20 @@ def extract_stances(doc: Doc, cues: StanceCues) -> list[Stance]:
             )
             found.setdefault(key, stance)
     return sorted(found.values(), key=lambda s: (s.start_char, s.target_start, s.holder_start))
+
+
+def _cue_words(cues: StanceCues) -> tuple[frozenset[str], frozenset[str]]:
+    """Every word form and lemma that a lookup of ``_Extractor.stances_at`` keys on: the
+    forms (``token.lower_``) and lemmas (``token.lemma_.lower()``) a cue token must have."""
+    forms = frozenset(cues.prefixes) | frozenset(cues.adjectives) | frozenset(cues.verb_forms)
+    lemmas = (
+        frozenset(cues.stance_nouns)
+        | frozenset(cues.adjectives)
+        | frozenset(cues.verbs)
+        | frozenset(cues.nouns)
+        | {key.rsplit(" ", 1)[-1] for key in cues.nouns}  # two-word cues end in the lemma
+    )
+    return forms, lemmas
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,186 @@
+"""A whole run's documents through one long-lived ``nlp.pipe``, stored chunk by chunk.
+
+Per-chunk ``nlp.pipe`` calls fork their worker processes anew for every chunk and leave a
+core idle while each chunk drains; here the workers live for the whole run and every chunk
+is stored (one transaction) as soon as its last document comes back. What changed is
+decided first, from file fingerprints alone, so a run with nothing to do never loads spaCy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+from spacy.language import Language
+
+from jrtext import ingest, nlp, store
+from jrtext.errors import DocumentError
+from jrtext.ingest import DocumentRef, RawDocument
+from jrtext.settings import Settings
+from jrtext.stance import StanceCues
+from jrtext.store import DocumentWrite, KnownDocument, ProblemRow, RunCounts
+
+
+def model_identity(model: str) -> dict[str, str]:
+    """The installed spaCy package's name and version, read from its meta.json (no loading),
+    as ``nlp.meta`` of the loaded pipeline reports them."""
+    from spacy.util import get_model_meta
+
+    module = importlib.import_module(model)
+    meta = get_model_meta(Path(module.__file__).parent)
+    return {"name": meta.get("name", ""), "version": meta.get("version", "")}
+
+
+def analysis_key(settings: Settings, kb_fingerprint: str) -> str:
+    """``nlp.analysis_key`` of the pipeline the settings name, without loading it."""
+    loaded_like = SimpleNamespace(meta=model_identity(settings.spacy_model))
+    return nlp.analysis_key(loaded_like, kb_fingerprint, settings.stance_cues)  # type: ignore[arg-type]
+
+
+def has_pending_positions(con: duckdb.DuckDBPyConnection, model_dir: Path) -> bool:
+    """Whether some stored sentence lacks a position from the model on disk, read from its
+    meta.json so that a run with nothing to classify does not load the model. True when the
+    meta cannot be read: loading the model then says what is wrong."""
+    try:
+        meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+        version = str(meta.get("model_version", "unknown"))
+    except (OSError, ValueError, AttributeError):
+        return True
+    return bool(store.documents_to_classify(con, version))
+
+
+@dataclass
+class RunPlan:
+    """What a run must do, decided before any NLP."""
+
+    to_annotate: list[tuple[str, DocumentRef, bool]] = field(default_factory=list)  # is_new
+    metadata_only: list[DocumentWrite] = field(default_factory=list)
+    problems: list[ProblemRow] = field(default_factory=list)
+    counts: RunCounts = field(default_factory=RunCounts)
+
+    @property
+    def needs_nlp(self) -> bool:
+        return bool(self.to_annotate)
+
+
+def plan_run(
+    refs: Sequence[tuple[str, DocumentRef]], known: dict[str, KnownDocument], analysis_key: str
+) -> RunPlan:
+    """Sort documents into unchanged, metadata-only, to annotate and failed: one read of
+    each file; a known document whose fingerprint changed is parsed to compare its text."""
+    plan = RunPlan(counts=RunCounts(n_seen=len(refs)))
+    for source_name, ref in refs:
+        before = known.get(ref.location)
+        try:
+            print_, raw, sidecar = ingest.fingerprint(ref, analysis_key)
+            if before is None:
+                plan.to_annotate.append((source_name, ref, True))
+                continue
+            if before.fingerprint == print_:
+                plan.counts.n_unchanged += 1
+                continue
+            doc = ingest.read_document(ref, raw, sidecar, print_)
+        except DocumentError as exc:
+            plan.counts.n_failed += 1
+            plan.problems.append(
+                ProblemRow(source_name, ref.location, exc.stage, exc.code, str(exc))
+            )
+            continue
+        if before.content_sha256 == doc.content_sha256:
+            plan.metadata_only.append(DocumentWrite(doc, None, is_new=False))
+        else:
+            plan.to_annotate.append((source_name, ref, False))
+    return plan
+
+
+def _read_for_nlp(ref: DocumentRef, analysis_key: str, max_chars: int) -> RawDocument:
+    print_, raw, sidecar = ingest.fingerprint(ref, analysis_key)
+    doc = ingest.read_document(ref, raw, sidecar, print_)
+    if doc.n_chars > max_chars:
+        raise DocumentError(
+            "too_long",
+            f"{ref.path}: {doc.n_chars:,} characters is more than the limit of "
+            f"{max_chars:,} (JRTEXT_MAX_CHARS)",
+            stage="nlp",
+        )
+    return doc
+
+
+def annotate_plan(
+    con: duckdb.DuckDBPyConnection,
+    nlp_pipeline: Language | None,
+    plan: RunPlan,
+    run_id: str,
+    settings: Settings,
+    stance_cues: StanceCues | None = None,
+    analysis_key: str = "",
+    on_chunk: Callable[[RunCounts], None] | None = None,
+    on_first_document: Callable[[], None] | None = None,
+) -> RunCounts:
+    """Annotate every planned document in one ``nlp.pipe`` and store them in chunks of
+    ``settings.chunk_size`` documents, one transaction each; return what was done.
+
+    ``on_first_document`` is called once the first annotation is back, when spaCy's worker
+    processes exist: work started then in a thread runs beside them without being forked.
+    """
+    counts = RunCounts()
+    in_flight: deque[tuple[RawDocument, bool]] = deque()
+    failures: list[ProblemRow] = []
+
+    def texts() -> Iterator[str]:
+        for source_name, ref, is_new in plan.to_annotate:
+            try:
+                doc = _read_for_nlp(ref, analysis_key, settings.max_chars)
+            except DocumentError as exc:
+                counts.n_failed += 1
+                failures.append(
+                    ProblemRow(source_name, ref.location, exc.stage, exc.code, str(exc))
+                )
+                continue
+            in_flight.append((doc, is_new))
+            yield doc.text
+
+    def flush(writes: list[DocumentWrite]) -> None:
+        written = store.write_chunk(con, run_id, writes)
+        done = RunCounts(
+            n_new=sum(w.is_new for w in writes),
+            n_changed=sum(not w.is_new for w in writes),
+            n_sentences=written.sentences,
+            n_entities=written.entities,
+            n_stances=written.stances,
+        )
+        store.record_problems(con, run_id, failures)
+        failures.clear()
+        counts.add(done)
+        if on_chunk is not None:
+            on_chunk(done)
+
+    n_process = settings.n_process if len(plan.to_annotate) > 1 else 1
+    writes: list[DocumentWrite] = list(plan.metadata_only)
+    annotations: Iterator[nlp.Annotation] = iter(())
+    if plan.to_annotate:
+        annotations = nlp.annotate(
+            texts(),
+            nlp_pipeline,
+            n_process=n_process,
+            batch_size=settings.spacy_batch_size,
+            stance_cues=stance_cues,
+        )
+    for annotation in annotations:
+        if on_first_document is not None:
+            on_first_document()
+            on_first_document = None
+        doc, is_new = in_flight.popleft()
+        writes.append(DocumentWrite(doc, annotation, is_new))
+        if len(writes) >= settings.chunk_size:
+            flush(writes)
+            writes = []
+    if writes or failures:
+        flush(writes)
+    return counts
