@@ -17,11 +17,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
 from jrtext import classify, nlp, pipeline, store
+from jrtext.fetch import Fetcher
 from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
 from jrtext.stance import StanceCues, load_cues
 from jrtext.store import KnownDocument, RunCounts
+from jrtext.web import WebSession
 
 
 def _transient(task_, task_run, state) -> bool:
@@ -36,8 +38,8 @@ def load_sources(path: Path) -> Registry:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
-def discover_documents(registry: Registry) -> pipeline.Discovery:
-    return pipeline.discover_all(registry)
+def discover_documents(registry: Registry, web_session=None, con=None) -> pipeline.Discovery:
+    return pipeline.discover_all(registry, web_session, con)
 
 
 @task(cache_policy=NO_CACHE)
@@ -62,10 +64,18 @@ def read_known_documents(con: duckdb.DuckDBPyConnection) -> dict[str, KnownDocum
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
 def process_chunk(
-    con, nlp_pipeline, refs, known, run_id: str, settings: Settings, stance_cues, analysis: str
+    con,
+    nlp_pipeline,
+    refs,
+    known,
+    run_id: str,
+    settings: Settings,
+    stance_cues,
+    analysis: str,
+    web_session=None,
 ) -> RunCounts:
     return pipeline.process_chunk(
-        con, nlp_pipeline, refs, known, run_id, settings, stance_cues, analysis
+        con, nlp_pipeline, refs, known, run_id, settings, stance_cues, analysis, web_session
     ).counts
 
 
@@ -99,7 +109,6 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
     settings = get_settings(sources=sources, db=db)
     logger = get_run_logger()
     registry = load_sources(settings.sources)
-    found = discover_documents(registry)
     kb = load_knowledge_base(settings)
     nlp_pipeline = load_nlp(settings)
     stance_cues = load_stance_cues(settings)
@@ -107,8 +116,10 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
     run_id = pipeline.new_run_id()
     flow_run = get_run_context().flow_run
     counts = RunCounts()
-    with store.connect(settings.db) as con:
+    with store.connect(settings.db) as con, Fetcher(settings) as fetcher:
         store.start_run(con, run_id, str(registry.path), str(flow_run.id) if flow_run else None)
+        web_session = WebSession.open(con, fetcher)
+        found = discover_documents(registry, web_session, con)
         store.record_problems(con, run_id, found.problems)
         store.replace_entity_catalog(con, kb.catalog_rows())
         counts.n_failed += len(found.problems)
@@ -117,7 +128,15 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
             for chunk in pipeline.chunks(found.refs, settings.chunk_size):
                 counts.add(
                     process_chunk(
-                        con, nlp_pipeline, chunk, known, run_id, settings, stance_cues, analysis
+                        con,
+                        nlp_pipeline,
+                        chunk,
+                        known,
+                        run_id,
+                        settings,
+                        stance_cues,
+                        analysis,
+                        web_session,
                     )
                 )
                 logger.info("%d/%d documents done", counts.n_seen, len(found.refs))

@@ -275,6 +275,48 @@ META = Table(
     primary_key=("key",),
 )
 
+DOCUMENT_LOCATIONS = Table(
+    "document_locations",
+    "Every web address (a `url` source's, a feed entry's) where a document's content was "
+    "found, with what its server said about the version held. The same content reached "
+    "through two addresses is one document with two rows here; conditional requests "
+    "(ETag / Last-Modified) are sent only while the row's `content_sha256` is still the "
+    "document's.",
+    (
+        C("location", "VARCHAR", "the address as listed (registry or feed entry link)", False),
+        C("doc_id", "VARCHAR", "the document holding its content", False),
+        C("source", "VARCHAR", "registry source name that listed it", False),
+        C("final_url", "VARCHAR", "the address after redirects"),
+        C("content_sha256", "VARCHAR", "sha256 of the text extracted from it", False),
+        C("fingerprint", "VARCHAR", "sha256 of its bytes and source fields", False),
+        C("etag", "VARCHAR", "the server's ETag for the version held"),
+        C("last_modified", "VARCHAR", "the server's Last-Modified for the version held"),
+        C("fetched_at", "TIMESTAMP", "when it was last fetched or confirmed (UTC)", False),
+        C("run_id", "VARCHAR", "the run that last fetched or confirmed it", False),
+    ),
+    primary_key=("location",),
+)
+
+FEEDS = Table(
+    "feeds",
+    "Each feed as last read: its entries (so a 304 on the next run still lists them) and "
+    "the server's validators for a conditional request.",
+    (
+        C("url", "VARCHAR", "the feed's address (registry `url`)", False),
+        C("source", "VARCHAR", "registry source name", False),
+        C("etag", "VARCHAR", "the server's ETag"),
+        C("last_modified", "VARCHAR", "the server's Last-Modified"),
+        C(
+            "entries",
+            "VARCHAR",
+            "JSON list of entries: link, title, author, published (ISO date)",
+            False,
+        ),
+        C("fetched_at", "TIMESTAMP", "when it was last fetched or confirmed (UTC)", False),
+    ),
+    primary_key=("url",),
+)
+
 TABLES: tuple[Table, ...] = (
     DOCUMENTS,
     SENTENCES,
@@ -285,6 +327,8 @@ TABLES: tuple[Table, ...] = (
     RUNS,
     PROBLEMS,
     META,
+    DOCUMENT_LOCATIONS,
+    FEEDS,
 )
 
 

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     model_dir: Path = Field(PROJECT_ROOT / "models" / "position", description="position model")
     classify_batch_documents: int = Field(200, ge=1, description="documents per classify batch")
     read_retries: int = Field(2, ge=0, description="retries of a failed read of one source")
+    http_timeout: float = Field(20.0, gt=0, description="seconds to connect or between bytes")
+    http_total_timeout: float = Field(60.0, gt=0, description="seconds for a whole response")
+    http_retries: int = Field(2, ge=0, description="retries of a 5xx or connection failure")
+    http_backoff: float = Field(1.0, ge=0, description="first retry delay, doubled each retry")
+    http_max_bytes: int = Field(5_000_000, ge=1, description="largest response body read")
+    http_max_redirects: int = Field(5, ge=0, description="redirects followed per request")
+    http_host_delay: float = Field(1.0, ge=0, description="seconds between requests to one host")
+    http_user_agent: str = Field(
+        "jrtext/0.1 (research text mining of Japan-Russia commentary; polite crawler)",
+        description="User-Agent sent with every request and matched against robots.txt",
+    )
 
 
 def get_settings(**overrides: object) -> Settings:
