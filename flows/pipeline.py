@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jrtext import classify, nlp, pipeline, store
+from jrtext import classify, near_duplicates, nlp, pipeline, store
 from jrtext.fetch import Fetcher
 from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
@@ -77,6 +77,11 @@ def process_chunk(
     return pipeline.process_chunk(
         con, nlp_pipeline, refs, known, run_id, settings, stance_cues, analysis, web_session
     ).counts
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
+def flag_near_duplicates(con, settings: Settings) -> int:
+    return near_duplicates.refresh(con, settings.near_duplicate_threshold)
 
 
 @task(cache_policy=NO_CACHE)
@@ -140,6 +145,7 @@ def run_pipeline(sources: str | None = None, db: str | None = None) -> RunSummar
                     )
                 )
                 logger.info("%d/%d documents done", counts.n_seen, len(found.refs))
+            flag_near_duplicates(con, settings)
             try:
                 model = load_position_model(settings)
             except classify.ModelError as exc:

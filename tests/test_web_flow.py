@@ -74,6 +74,12 @@ def serve_site(srv: HTTPServer, recovered: bool) -> None:
     if not recovered:
         srv.expect_oneshot_request("/news/flaky").respond_with_data("busy", status=500)
     ok("/news/flaky").respond_with_data(page("p0020"), content_type=HTML)
+    copy = (
+        "By Staff Writer | Example Wire\n"
+        + excerpt("p0015")[0]
+        + ("\nThis story first appeared on Example News and is republished with permission.")
+    )
+    ok("/wire/copy").respond_with_data(article_page(copy, title="Wire copy"), content_type=HTML)
     if recovered:
         ok("/news/down").respond_with_data(page("p0018"), content_type=HTML)
         ok("/news/missing").respond_with_data(page("p0004"), content_type=HTML)
@@ -123,6 +129,7 @@ def registry(tmp_path: Path, srv: HTTPServer) -> Path:
     paths = [
         "/news/good",
         "/syndicated/good-copy",
+        "/wire/copy",
         "/news/flaky",
         "/news/down",
         "/news/missing",
@@ -212,6 +219,7 @@ def test_every_fault_is_a_problem_and_a_second_run_ingests_what_recovered(
     }
     assert set(docs) == {
         "news/good",
+        "wire/copy",
         "news/flaky",
         "news/broken-markup",
         "news/latin",
@@ -246,6 +254,10 @@ def test_every_fault_is_a_problem_and_a_second_run_ingests_what_recovered(
     }
     assert linked == {"news/good", "syndicated/good-copy"}
     assert rows(db, "SELECT count(*) FROM documents WHERE text = ?", docs["news/good"][1]) == [(1,)]
+    # the syndicated copy (a by-line and a credit line more) is flagged as a near-duplicate
+    near = rows(db, "SELECT doc_id, duplicate_of, similarity FROM near_duplicates")
+    assert [(a, b) for a, b, _ in near] == [(docs["wire/copy"][0], good_id)]
+    assert near[0][2] >= 0.8
     sentences_before = rows(db, "SELECT count(*) FROM sentences")[0][0]
     stamps_before = dict(rows(db, "SELECT doc_id, ingested_at FROM documents"))
 

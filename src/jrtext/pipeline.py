@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 from spacy.language import Language
 
-from jrtext import ingest, nlp, store, web
+from jrtext import ingest, language, nlp, store, web
 from jrtext.classify import PositionModel
 from jrtext.errors import DocumentError
 from jrtext.ingest import DocumentRef, RawDocument
@@ -132,6 +132,29 @@ def process_chunk(
         else:
             to_annotate.append((doc, before is None))
 
+    held_back: list[DocumentWrite] = []
+    languages: list[tuple[str, language.Language, bool]] = []
+    for doc, is_new in list(to_annotate):
+        found = language.detect(doc.text)
+        analysed = language.is_analysed(
+            found, settings.analysed_languages, settings.language_min_probability
+        )
+        languages.append((store.doc_id_for(doc.location), found, analysed))
+        if not analysed:
+            to_annotate.remove((doc, is_new))
+            held_back.append(DocumentWrite(doc, nlp.Annotation([], []), is_new))
+            problems.append(
+                ProblemRow(
+                    doc.source,
+                    doc.location,
+                    "language",
+                    "not_english",
+                    f"{doc.location}: the text is in {found.code!r} (p={found.probability:.2f}),"
+                    " which the models do not read; stored without sentences"
+                    " (JRTEXT_ANALYSED_LANGUAGES)",
+                )
+            )
+
     annotations = nlp.annotate(
         (doc.text for doc, _ in to_annotate),
         nlp_pipeline,
@@ -143,14 +166,14 @@ def process_chunk(
         DocumentWrite(doc, annotation, is_new)
         for (doc, is_new), annotation in zip(to_annotate, annotations, strict=True)
     ]
-    writes += metadata_only
+    writes += held_back + metadata_only
+
+    def with_documents(c: duckdb.DuckDBPyConnection) -> None:
+        web.write_locations(c, run_id, web_read.locations)
+        language.write_languages(c, languages)
+
     written = store.write_chunk(
-        con,
-        run_id,
-        writes,
-        also=(lambda c: web.write_locations(c, run_id, web_read.locations))
-        if web_read.locations
-        else None,
+        con, run_id, writes, also=with_documents if web_read.locations or languages else None
     )
     counts.n_new += sum(w.is_new for w in writes)
     counts.n_changed += sum(not w.is_new for w in writes)

@@ -252,12 +252,16 @@ PROBLEMS = Table(
         C("run_id", "VARCHAR", "the run that met the problem", False),
         C("source", "VARCHAR", "registry source name"),
         C("location", "VARCHAR", "file path (or folder, for a missing source path)"),
-        C("stage", "VARCHAR", "discover, read, metadata, nlp or store", False),
+        C("stage", "VARCHAR", "discover, read, metadata, language, nlp or store", False),
         C(
             "error",
             "VARCHAR",
             "short code: path_not_found, unreadable, empty, binary, "
-            "pdf_no_text, no_main_text, bad_sidecar, too_long, nlp_failed, missing",
+            "pdf_no_text, no_main_text, bad_sidecar, too_long, nlp_failed, missing; web: "
+            "not_found, gone, http_error, server_error, timeout, connection_failed, "
+            "too_many_redirects, too_large, bad_content_type, robots_disallowed, "
+            "robots_unavailable, wrong_charset (stored anyway), malformed_feed, empty_feed; "
+            "not_english (stored, not analysed); see docs/sources.md",
             False,
         ),
         C("detail", "VARCHAR", "a sentence a person can act on"),
@@ -317,6 +321,45 @@ FEEDS = Table(
     primary_key=("url",),
 )
 
+DOCUMENT_LANGUAGES = Table(
+    "document_languages",
+    "The language of each document's text (py3langid on its opening). Documents in a "
+    "language the models do not read are stored without sentences, with a `not_english` "
+    "problem.",
+    (
+        C("doc_id", "VARCHAR", "the document", False),
+        C("language", "VARCHAR", "ISO 639-1 code; `und` when too short to judge", False),
+        C("probability", "DOUBLE", "the detector's normalised probability", False),
+        C("analysed", "BOOLEAN", "whether sentences, entities and positions were made", False),
+    ),
+    primary_key=("doc_id",),
+)
+
+DOCUMENT_SIGNATURES = Table(
+    "document_signatures",
+    "Each document's MinHash signature (128 values over word 5-gram shingles), kept per "
+    "content so an unchanged document is not hashed again; see `near_duplicates`.",
+    (
+        C("doc_id", "VARCHAR", "the document", False),
+        C("content_sha256", "VARCHAR", "the text the signature was made from", False),
+        C("signature", "BIGINT[]", "128 minimum hash values", False),
+    ),
+    primary_key=("doc_id",),
+)
+
+NEAR_DUPLICATES = Table(
+    "near_duplicates",
+    "Documents whose text is nearly another's (syndicated copies differing by boilerplate): "
+    "estimated Jaccard similarity of word 5-gram shingle sets (MinHash, LSH) at or above "
+    "the threshold (JRTEXT_NEAR_DUPLICATE_THRESHOLD, 0.8). Rewritten by every run.",
+    (
+        C("doc_id", "VARCHAR", "the later document (by first ingestion)", False),
+        C("duplicate_of", "VARCHAR", "the earlier document it nearly repeats", False),
+        C("similarity", "DOUBLE", "estimated Jaccard similarity, 0–1", False),
+        C("method", "VARCHAR", "how it was measured", False),
+    ),
+)
+
 TABLES: tuple[Table, ...] = (
     DOCUMENTS,
     SENTENCES,
@@ -329,6 +372,9 @@ TABLES: tuple[Table, ...] = (
     META,
     DOCUMENT_LOCATIONS,
     FEEDS,
+    DOCUMENT_LANGUAGES,
+    DOCUMENT_SIGNATURES,
+    NEAR_DUPLICATES,
 )
 
 

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     model_dir: Path = Field(PROJECT_ROOT / "models" / "position", description="position model")
     classify_batch_documents: int = Field(200, ge=1, description="documents per classify batch")
     read_retries: int = Field(2, ge=0, description="retries of a failed read of one source")
+    analysed_languages: list[str] = Field(
+        ["en"], description="ISO 639-1 codes of the languages the NLP models read"
+    )
+    language_min_probability: float = Field(
+        0.9, ge=0, le=1, description="how sure detection must be to hold a document back"
+    )
+    near_duplicate_threshold: float = Field(
+        0.8, gt=0, le=1, description="estimated Jaccard similarity that flags a near-duplicate"
+    )
     http_timeout: float = Field(20.0, gt=0, description="seconds to connect or between bytes")
     http_total_timeout: float = Field(60.0, gt=0, description="seconds for a whole response")
     http_retries: int = Field(2, ge=0, description="retries of a 5xx or connection failure")
