@@ -69,7 +69,12 @@ DOCUMENTS = Table(
             False,
         ),
         C("country", "VARCHAR", "publisher's (or speaker's) country code"),
-        C("location", "VARCHAR", "where it was read: an absolute file path (a URL later)", False),
+        C(
+            "location",
+            "VARCHAR",
+            "where it was read: an absolute file path, or the web address as listed",
+            False,
+        ),
         C("url", "VARCHAR", "the original web address, where known"),
         C("format", "VARCHAR", "txt, md, html or pdf", False),
         C("content_sha256", "VARCHAR", "sha256 of `text`", False),
