@@ -188,3 +188,31 @@ def test_requests_to_one_host_are_spaced(server):
             fetcher.get(server.url_for("/p"))
         elapsed = time.monotonic() - started
     assert elapsed >= 0.6  # robots.txt, then three pages: at least two full gaps
+
+
+def test_a_refused_connection_is_retried_then_reported():
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    slept: list[float] = []
+    with Fetcher(settings(), sleep=slept.append) as fetcher:
+        error = fetch_error(fetcher, f"http://127.0.0.1:{port}/page")
+    # robots.txt unreachable closes the host first (RFC 9309), so no page request is made
+    assert error.code == "robots_unavailable"
+    with Fetcher(settings(), sleep=slept.append) as fetcher:
+        fetcher._robots[f"127.0.0.1:{port}"] = None  # as if robots.txt allowed everything
+        error = fetch_error(fetcher, f"http://127.0.0.1:{port}/page")
+    assert error.code == "connection_failed" and "3 attempt" in str(error)
+
+
+def test_a_page_declared_utf8_but_in_cp1252_is_read_as_cp1252():
+    from jrtext.fetch import Response
+    from jrtext.web import decode_body
+
+    text, _ = excerpt("p0015")
+    body = ("<p>" + text + " — “quoted”</p>").encode("cp1252", errors="replace")
+    response = Response("u", "u", 200, "text/html", "utf-8", body, Validators())
+    decoded, warning = decode_body(response)
+    assert "“quoted”" in decoded and warning is not None and warning.code == "wrong_charset"
