@@ -16,12 +16,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jrtext import access, classify, nlp, pipeline, progress, store, stream
+from jrtext import access, classify, near_duplicates, nlp, pipeline, progress, store, stream, web
+from jrtext.fetch import Fetcher
 from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
 from jrtext.stance import StanceCues, load_cues
 from jrtext.store import KnownDocument, RunCounts
+from jrtext.web import WebSession
 
 
 def _transient(task_, task_run, state) -> bool:
@@ -36,8 +38,8 @@ def load_sources(path: Path) -> Registry:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient)
-def discover_documents(registry: Registry) -> pipeline.Discovery:
-    return pipeline.discover_all(registry)
+def discover_documents(registry: Registry, web_session=None, con=None) -> pipeline.Discovery:
+    return pipeline.discover_all(registry, web_session, con)
 
 
 @task(cache_policy=NO_CACHE)
@@ -62,10 +64,18 @@ def read_known_documents(con: duckdb.DuckDBPyConnection) -> dict[str, KnownDocum
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
 def process_chunk(
-    con, nlp_pipeline, refs, known, run_id: str, settings: Settings, stance_cues, analysis: str
+    con,
+    nlp_pipeline,
+    refs,
+    known,
+    run_id: str,
+    settings: Settings,
+    stance_cues,
+    analysis: str,
+    web_session=None,
 ) -> RunCounts:
     return pipeline.process_chunk(
-        con, nlp_pipeline, refs, known, run_id, settings, stance_cues, analysis
+        con, nlp_pipeline, refs, known, run_id, settings, stance_cues, analysis, web_session
     ).counts
 
 
@@ -109,6 +119,11 @@ def annotate_and_store(
     )
 
 
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
+def flag_near_duplicates(con, settings: Settings) -> int:
+    return near_duplicates.refresh(con, settings.near_duplicate_threshold)
+
+
 @task(cache_policy=NO_CACHE)
 def load_position_model(settings: Settings) -> classify.PositionModel:
     return classify.load_model(settings.model_dir)
@@ -141,7 +156,6 @@ def run_pipeline(
     settings = get_settings(sources=sources, db=db, writer_wait_seconds=wait_seconds)
     logger = get_run_logger()
     registry = load_sources(settings.sources)
-    found = discover_documents(registry)
     kb = load_knowledge_base(settings)
     stance_cues = load_stance_cues(settings)
     analysis = stream.analysis_key(settings, kb.fingerprint)
@@ -151,14 +165,21 @@ def run_pipeline(
     with (
         access.writer_lock(settings.db, settings.writer_wait_seconds),
         store.connect(settings.db) as con,
+        Fetcher(settings) as fetcher,
     ):
         store.start_run(con, run_id, str(registry.path), str(flow_run.id) if flow_run else None)
+        web_session = WebSession.open(con, fetcher)
+        found = discover_documents(registry, web_session, con)
         store.record_problems(con, run_id, found.problems)
         store.replace_entity_catalog(con, kb.catalog_rows())
         counts.n_failed += len(found.problems)
         try:
             known = read_known_documents(con)
-            plan = plan_documents(found.refs, known, analysis)
+            # files are planned from fingerprints and streamed through one nlp.pipe; web
+            # pages are fetched and read chunk by chunk (conditional requests decide)
+            file_refs = [(n, r) for n, r in found.refs if not isinstance(r, web.WebRef)]
+            web_refs = [(n, r) for n, r in found.refs if isinstance(r, web.WebRef)]
+            plan = plan_documents(file_refs, known, analysis)
             counts.add(plan.counts)
             store.record_problems(con, run_id, plan.problems)
             model_future = []
@@ -169,9 +190,9 @@ def run_pipeline(
                 if not model_future:
                     model_future.append(load_position_model.submit(settings))
 
+            nlp_pipeline = load_nlp(settings) if (plan.needs_nlp or web_refs) else None
             if plan.needs_nlp or plan.metadata_only:
                 # spaCy is loaded only when some document's text is new or changed
-                nlp_pipeline = load_nlp(settings) if plan.needs_nlp else None
                 counts.add(
                     annotate_and_store(
                         con,
@@ -184,6 +205,21 @@ def run_pipeline(
                         load_model_meanwhile,
                     )
                 )
+            for chunk in pipeline.chunks(web_refs, settings.chunk_size):
+                counts.add(
+                    process_chunk(
+                        con,
+                        nlp_pipeline,
+                        chunk,
+                        known,
+                        run_id,
+                        settings,
+                        stance_cues,
+                        analysis,
+                        web_session,
+                    )
+                )
+            flag_near_duplicates(con, settings)
             if model_future or stream.has_pending_positions(con, settings.model_dir):
                 load_model_meanwhile()
             logger.info("%d/%d documents done", counts.n_seen, len(found.refs))

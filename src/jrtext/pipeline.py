@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import duckdb
 from spacy.language import Language
 
-from jrtext import ingest, nlp, store
+from jrtext import ingest, language, nlp, store, web
 from jrtext.classify import PositionModel
 from jrtext.errors import DocumentError
 from jrtext.ingest import DocumentRef, RawDocument
 from jrtext.settings import Settings
-from jrtext.sources import Registry
+from jrtext.sources import FeedSource, Registry, UrlSource
 from jrtext.stance import StanceCues
 from jrtext.store import DocumentWrite, KnownDocument, ProblemRow, RunCounts
 
@@ -28,20 +28,36 @@ def new_run_id() -> str:
 
 @dataclass
 class Discovery:
-    refs: list[tuple[str, DocumentRef]] = field(default_factory=list)  # (registry name, ref)
+    refs: list[tuple[str, DocumentRef | web.WebRef]] = field(default_factory=list)  # (name, ref)
     problems: list[ProblemRow] = field(default_factory=list)
 
 
-def discover_all(registry: Registry) -> Discovery:
-    """Every document of every source; a source that cannot be listed becomes a problem."""
+def discover_all(
+    registry: Registry,
+    web_session: web.WebSession | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Discovery:
+    """Every document of every source; a source that cannot be listed becomes a problem.
+
+    Web sources (url, feed) need ``web_session`` and ``con`` (a feed's stored state).
+    """
     found = Discovery()
     seen: set[str] = set()
     for source in registry.sources:
         try:
-            refs = ingest.discover(source)
+            if isinstance(source, UrlSource | FeedSource):
+                if web_session is None or con is None:
+                    raise DocumentError(
+                        "no_web_session", f"{source.name}: web sources need a web session"
+                    )
+                refs = web.discover(source, web_session, con)
+            else:
+                refs = ingest.discover(source)
         except DocumentError as exc:
+            where = getattr(source, "path", None) or getattr(source, "url", None)
+            where = where or getattr(source, "url_file", None)
             found.problems.append(
-                ProblemRow(source.name, str(source.path), exc.stage, exc.code, str(exc))
+                ProblemRow(source.name, str(where), exc.stage, exc.code, str(exc))
             )
             continue
         for ref in refs:
@@ -72,14 +88,27 @@ def process_chunk(
     settings: Settings,
     stance_cues: StanceCues | None = None,
     analysis_key: str = "",
+    web_session: web.WebSession | None = None,
 ) -> ChunkResult:
     """Read, annotate and store one chunk; per-document failures become problems."""
     counts = RunCounts(n_seen=len(refs))
     problems: list[ProblemRow] = []
     to_annotate: list[tuple[RawDocument, bool]] = []
     metadata_only: list[DocumentWrite] = []
+    web_refs = [(name, ref) for name, ref in refs if isinstance(ref, web.WebRef)]
+    web_read = web.WebChunk()
+    if web_refs:
+        assert web_session is not None, "web refs need a web session"
+        web_read = web.read_chunk(web_refs, web_session, known, analysis_key, settings.max_chars)
+        counts.n_unchanged += web_read.n_unchanged
+        counts.n_failed += web_read.n_failed
+        problems += web_read.problems
+        to_annotate += web_read.to_annotate
+        metadata_only += web_read.metadata_only
 
     for source_name, ref in refs:
+        if isinstance(ref, web.WebRef):
+            continue
         before = known.get(ref.location)
         try:
             print_, raw, sidecar = ingest.fingerprint(ref, analysis_key)
@@ -103,6 +132,29 @@ def process_chunk(
         else:
             to_annotate.append((doc, before is None))
 
+    held_back: list[DocumentWrite] = []
+    languages: list[tuple[str, language.Language, bool]] = []
+    for doc, is_new in list(to_annotate):
+        found = language.detect(doc.text)
+        analysed = language.is_analysed(
+            found, settings.analysed_languages, settings.language_min_probability
+        )
+        languages.append((store.doc_id_for(doc.location), found, analysed))
+        if not analysed:
+            to_annotate.remove((doc, is_new))
+            held_back.append(DocumentWrite(doc, nlp.Annotation([], []), is_new))
+            problems.append(
+                ProblemRow(
+                    doc.source,
+                    doc.location,
+                    "language",
+                    "not_english",
+                    f"{doc.location}: the text is in {found.code!r} (p={found.probability:.2f}),"
+                    " which the models do not read; stored without sentences"
+                    " (JRTEXT_ANALYSED_LANGUAGES)",
+                )
+            )
+
     annotations = nlp.annotate(
         (doc.text for doc, _ in to_annotate),
         nlp_pipeline,
@@ -114,8 +166,15 @@ def process_chunk(
         DocumentWrite(doc, annotation, is_new)
         for (doc, is_new), annotation in zip(to_annotate, annotations, strict=True)
     ]
-    writes += metadata_only
-    written = store.write_chunk(con, run_id, writes)
+    writes += held_back + metadata_only
+
+    def with_documents(c: duckdb.DuckDBPyConnection) -> None:
+        web.write_locations(c, run_id, web_read.locations)
+        language.write_languages(c, languages)
+
+    written = store.write_chunk(
+        con, run_id, writes, also=with_documents if web_read.locations or languages else None
+    )
     counts.n_new += sum(w.is_new for w in writes)
     counts.n_changed += sum(not w.is_new for w in writes)
     counts.n_sentences += written.sentences

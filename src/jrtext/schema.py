@@ -69,7 +69,12 @@ DOCUMENTS = Table(
             False,
         ),
         C("country", "VARCHAR", "publisher's (or speaker's) country code"),
-        C("location", "VARCHAR", "where it was read: an absolute file path (a URL later)", False),
+        C(
+            "location",
+            "VARCHAR",
+            "where it was read: an absolute file path, or the web address as listed",
+            False,
+        ),
         C("url", "VARCHAR", "the original web address, where known"),
         C("format", "VARCHAR", "txt, md, html or pdf", False),
         C("content_sha256", "VARCHAR", "sha256 of `text`", False),
@@ -252,12 +257,16 @@ PROBLEMS = Table(
         C("run_id", "VARCHAR", "the run that met the problem", False),
         C("source", "VARCHAR", "registry source name"),
         C("location", "VARCHAR", "file path (or folder, for a missing source path)"),
-        C("stage", "VARCHAR", "discover, read, metadata, nlp or store", False),
+        C("stage", "VARCHAR", "discover, read, metadata, language, nlp or store", False),
         C(
             "error",
             "VARCHAR",
             "short code: path_not_found, unreadable, empty, binary, "
-            "pdf_no_text, no_main_text, bad_sidecar, too_long, nlp_failed, missing",
+            "pdf_no_text, no_main_text, bad_sidecar, too_long, nlp_failed, missing; web: "
+            "not_found, gone, http_error, server_error, timeout, connection_failed, "
+            "too_many_redirects, too_large, bad_content_type, robots_disallowed, "
+            "robots_unavailable, wrong_charset (stored anyway), malformed_feed, empty_feed; "
+            "not_english (stored, not analysed); see docs/sources.md",
             False,
         ),
         C("detail", "VARCHAR", "a sentence a person can act on"),
@@ -275,6 +284,87 @@ META = Table(
     primary_key=("key",),
 )
 
+DOCUMENT_LOCATIONS = Table(
+    "document_locations",
+    "Every web address (a `url` source's, a feed entry's) where a document's content was "
+    "found, with what its server said about the version held. The same content reached "
+    "through two addresses is one document with two rows here; conditional requests "
+    "(ETag / Last-Modified) are sent only while the row's `content_sha256` is still the "
+    "document's.",
+    (
+        C("location", "VARCHAR", "the address as listed (registry or feed entry link)", False),
+        C("doc_id", "VARCHAR", "the document holding its content", False),
+        C("source", "VARCHAR", "registry source name that listed it", False),
+        C("final_url", "VARCHAR", "the address after redirects"),
+        C("content_sha256", "VARCHAR", "sha256 of the text extracted from it", False),
+        C("fingerprint", "VARCHAR", "sha256 of its bytes and source fields", False),
+        C("etag", "VARCHAR", "the server's ETag for the version held"),
+        C("last_modified", "VARCHAR", "the server's Last-Modified for the version held"),
+        C("fetched_at", "TIMESTAMP", "when it was last fetched or confirmed (UTC)", False),
+        C("run_id", "VARCHAR", "the run that last fetched or confirmed it", False),
+    ),
+    primary_key=("location",),
+)
+
+FEEDS = Table(
+    "feeds",
+    "Each feed as last read: its entries (so a 304 on the next run still lists them) and "
+    "the server's validators for a conditional request.",
+    (
+        C("url", "VARCHAR", "the feed's address (registry `url`)", False),
+        C("source", "VARCHAR", "registry source name", False),
+        C("etag", "VARCHAR", "the server's ETag"),
+        C("last_modified", "VARCHAR", "the server's Last-Modified"),
+        C(
+            "entries",
+            "VARCHAR",
+            "JSON list of entries: link, title, author, published (ISO date)",
+            False,
+        ),
+        C("fetched_at", "TIMESTAMP", "when it was last fetched or confirmed (UTC)", False),
+    ),
+    primary_key=("url",),
+)
+
+DOCUMENT_LANGUAGES = Table(
+    "document_languages",
+    "The language of each document's text (py3langid on its opening). Documents in a "
+    "language the models do not read are stored without sentences, with a `not_english` "
+    "problem.",
+    (
+        C("doc_id", "VARCHAR", "the document", False),
+        C("language", "VARCHAR", "ISO 639-1 code; `und` when too short to judge", False),
+        C("probability", "DOUBLE", "the detector's normalised probability", False),
+        C("analysed", "BOOLEAN", "whether sentences, entities and positions were made", False),
+    ),
+    primary_key=("doc_id",),
+)
+
+DOCUMENT_SIGNATURES = Table(
+    "document_signatures",
+    "Each document's MinHash signature (128 values over word 5-gram shingles), kept per "
+    "content so an unchanged document is not hashed again; see `near_duplicates`.",
+    (
+        C("doc_id", "VARCHAR", "the document", False),
+        C("content_sha256", "VARCHAR", "the text the signature was made from", False),
+        C("signature", "BIGINT[]", "128 minimum hash values", False),
+    ),
+    primary_key=("doc_id",),
+)
+
+NEAR_DUPLICATES = Table(
+    "near_duplicates",
+    "Documents whose text is nearly another's (syndicated copies differing by boilerplate): "
+    "estimated Jaccard similarity of word 5-gram shingle sets (MinHash, LSH) at or above "
+    "the threshold (JRTEXT_NEAR_DUPLICATE_THRESHOLD, 0.8). Rewritten by every run.",
+    (
+        C("doc_id", "VARCHAR", "the later document (by first ingestion)", False),
+        C("duplicate_of", "VARCHAR", "the earlier document it nearly repeats", False),
+        C("similarity", "DOUBLE", "estimated Jaccard similarity, 0–1", False),
+        C("method", "VARCHAR", "how it was measured", False),
+    ),
+)
+
 TABLES: tuple[Table, ...] = (
     DOCUMENTS,
     SENTENCES,
@@ -285,6 +375,11 @@ TABLES: tuple[Table, ...] = (
     RUNS,
     PROBLEMS,
     META,
+    DOCUMENT_LOCATIONS,
+    FEEDS,
+    DOCUMENT_LANGUAGES,
+    DOCUMENT_SIGNATURES,
+    NEAR_DUPLICATES,
 )
 
 

@@ -36,6 +36,26 @@ class Settings(BaseSettings):
     writer_wait_seconds: float = Field(
         0.0, ge=0, description="how long a run waits for another run to release the database"
     )
+    analysed_languages: list[str] = Field(
+        ["en"], description="ISO 639-1 codes of the languages the NLP models read"
+    )
+    language_min_probability: float = Field(
+        0.9, ge=0, le=1, description="how sure detection must be to hold a document back"
+    )
+    near_duplicate_threshold: float = Field(
+        0.8, gt=0, le=1, description="estimated Jaccard similarity that flags a near-duplicate"
+    )
+    http_timeout: float = Field(20.0, gt=0, description="seconds to connect or between bytes")
+    http_total_timeout: float = Field(60.0, gt=0, description="seconds for a whole response")
+    http_retries: int = Field(2, ge=0, description="retries of a 5xx or connection failure")
+    http_backoff: float = Field(1.0, ge=0, description="first retry delay, doubled each retry")
+    http_max_bytes: int = Field(5_000_000, ge=1, description="largest response body read")
+    http_max_redirects: int = Field(5, ge=0, description="redirects followed per request")
+    http_host_delay: float = Field(1.0, ge=0, description="seconds between requests to one host")
+    http_user_agent: str = Field(
+        "jrtext/0.1 (research text mining of Japan-Russia commentary; polite crawler)",
+        description="User-Agent sent with every request and matched against robots.txt",
+    )
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from jrtext.errors import RegistryError
 
@@ -63,8 +71,47 @@ class UngdcSource(_SourceBase):
         return value
 
 
-Source = Annotated[FilesSource | UngdcSource, Field(discriminator="type")]
-_SOURCE_ADAPTER: TypeAdapter[FilesSource | UngdcSource] = TypeAdapter(Source)
+def _check_web_address(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value.strip()):
+        raise ValueError(f"{value!r} is not an http:// or https:// address")
+    return value.strip()
+
+
+class UrlSource(_SourceBase):
+    """Web pages, listed in the registry (``urls``) or one a line in a file (``url_file``)."""
+
+    type: Literal["url"]
+    urls: list[str] | None = None
+    url_file: Path | None = Field(None, description="one URL a line; # starts a comment")
+
+    @field_validator("urls")
+    @classmethod
+    def _web_addresses(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_check_web_address(u) for u in value]
+
+    @model_validator(mode="after")
+    def _one_list(self) -> UrlSource:
+        if (self.urls is None) == (self.url_file is None):
+            raise ValueError("give exactly one of 'urls' or 'url_file'")
+        return self
+
+
+class FeedSource(_SourceBase):
+    """An RSS 0.9x/1.0/2.0 or Atom feed; every entry's link is a document."""
+
+    type: Literal["feed"]
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        return _check_web_address(value)
+
+
+AnySource = FilesSource | UngdcSource | UrlSource | FeedSource
+SOURCE_TYPES = ("files", "ungdc", "url", "feed")
+Source = Annotated[AnySource, Field(discriminator="type")]
+_SOURCE_ADAPTER: TypeAdapter[AnySource] = TypeAdapter(Source)
 
 
 class Registry(BaseModel):
@@ -73,7 +120,7 @@ class Registry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     path: Path
-    sources: list[FilesSource | UngdcSource]
+    sources: list[AnySource]
 
 
 def load_registry(path: Path) -> Registry:
@@ -100,7 +147,7 @@ def load_registry(path: Path) -> Registry:
 
     lines = _table_lines(raw_text)
     base = path.resolve().parent
-    sources: list[FilesSource | UngdcSource] = []
+    sources: list[AnySource] = []
     names: dict[str, int] = {}
     for i, table in enumerate(tables):
         where = f"{path}:{lines[i] if i < len(lines) else '?'}: [[source]] #{i + 1}"
@@ -113,19 +160,28 @@ def load_registry(path: Path) -> Registry:
                 f"[[source]] #{names[source.name] + 1}; names must be unique"
             )
         names[source.name] = i
-        resolved = (source.path if source.path.is_absolute() else base / source.path).resolve()
-        sources.append(source.model_copy(update={"path": resolved}))
+        sources.append(_resolve_paths(source, base))
     return Registry(path=path.resolve(), sources=sources)
 
 
-def _validate_table(table: object, where: str) -> FilesSource | UngdcSource:
+def _resolve_paths(source: AnySource, base: Path) -> AnySource:
+    """Paths in the registry are relative to its folder."""
+    for field_name in ("path", "url_file"):
+        value = getattr(source, field_name, None)
+        if isinstance(value, Path):
+            resolved = (value if value.is_absolute() else base / value).resolve()
+            source = source.model_copy(update={field_name: resolved})
+    return source
+
+
+def _validate_table(table: object, where: str) -> AnySource:
     if not isinstance(table, dict):
         raise RegistryError(f"{where}: must be a table")
     kind_of_source = table.get("type")
-    if kind_of_source not in ("files", "ungdc"):
+    if kind_of_source not in SOURCE_TYPES:
         raise RegistryError(
             f"{where}: field 'type': {kind_of_source!r} is not a known source type "
-            "(expected 'files' or 'ungdc')"
+            f"(expected one of {', '.join(repr(t) for t in SOURCE_TYPES)})"
         )
     try:
         return _SOURCE_ADAPTER.validate_python(table)

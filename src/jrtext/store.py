@@ -7,7 +7,7 @@ any point leaves whole documents only; the next run redoes what is missing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -176,10 +176,24 @@ class RowsWritten:
 
 
 def write_chunk(
-    con: duckdb.DuckDBPyConnection, run_id: str, writes: Sequence[DocumentWrite]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    writes: Sequence[DocumentWrite],
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> RowsWritten:
-    """Replace the chunk's documents and their rows in one transaction; return rows written."""
+    """Replace the chunk's documents and their rows in one transaction; return rows written.
+
+    ``also`` writes more rows that belong with them (web addresses) in the same transaction.
+    """
     if not writes:
+        if also is not None:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                also(con)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         return RowsWritten()
     now = utcnow()
     documents = _documents_table(writes, run_id, now)
@@ -204,6 +218,8 @@ def write_chunk(
         _insert(con, SENTENCES.name, sentences)
         _insert(con, ENTITIES.name, entities)
         _insert(con, STANCES.name, stances)
+        if also is not None:
+            also(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import duckdb
 from spacy.language import Language
 
-from jrtext import ingest, nlp, store
+from jrtext import ingest, language, nlp, store
 from jrtext.errors import DocumentError
 from jrtext.ingest import DocumentRef, RawDocument
 from jrtext.settings import Settings
@@ -132,6 +132,8 @@ def annotate_plan(
     counts = RunCounts()
     in_flight: deque[tuple[RawDocument, bool]] = deque()
     failures: list[ProblemRow] = []
+    held_back: list[DocumentWrite] = []  # read, but in a language the models do not read
+    languages: list[tuple[str, language.Language, bool]] = []
 
     def texts() -> Iterator[str]:
         for source_name, ref, is_new in plan.to_annotate:
@@ -143,11 +145,30 @@ def annotate_plan(
                     ProblemRow(source_name, ref.location, exc.stage, exc.code, str(exc))
                 )
                 continue
+            found = language.detect(doc.text)
+            analysed = language.is_analysed(
+                found, settings.analysed_languages, settings.language_min_probability
+            )
+            languages.append((store.doc_id_for(doc.location), found, analysed))
+            if not analysed:
+                held_back.append(DocumentWrite(doc, nlp.Annotation([], []), is_new))
+                failures.append(language.not_analysed_problem(doc, found))
+                continue
             in_flight.append((doc, is_new))
             yield doc.text
 
     def flush(writes: list[DocumentWrite]) -> None:
-        written = store.write_chunk(con, run_id, writes)
+        writes = writes + held_back
+        held_back.clear()
+        chunk_languages = list(languages)
+        languages.clear()
+
+        def with_languages(c: duckdb.DuckDBPyConnection) -> None:
+            language.write_languages(c, chunk_languages)
+
+        written = store.write_chunk(
+            con, run_id, writes, also=with_languages if chunk_languages else None
+        )
         done = RunCounts(
             n_new=sum(w.is_new for w in writes),
             n_changed=sum(not w.is_new for w in writes),
@@ -181,6 +202,6 @@ def annotate_plan(
         if len(writes) >= settings.chunk_size:
             flush(writes)
             writes = []
-    if writes or failures:
+    if writes or failures or held_back or languages:
         flush(writes)
     return counts
