@@ -27,7 +27,6 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def choose_speeches(ungdc: Path, n: int, seed: int) -> list[Path]:
@@ -52,21 +51,27 @@ def mirror_corpus(speeches: list[Path], folder: Path) -> Path:
     return registry
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants (shared pages counted per process,
-    so an upper bound for forked workers)."""
-    total, stack = 0, [root]
+def _tree_memory_kb(root: int) -> tuple[int, int]:
+    """Memory of a process and all its descendants: (PSS, RSS) in kB. PSS shares each page
+    among the processes that map it, so it counts forked workers' shared pages once: the
+    resident memory the run really occupies. RSS counts them in every process."""
+    pss = rss = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
         try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE_KB
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+                    elif line.startswith("Rss:"):
+                        rss += int(line.split()[1])
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children") as f:
                     stack.extend(int(c) for c in f.read().split())
-        except (FileNotFoundError, ProcessLookupError, ValueError):
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
             continue
-    return total
+    return pss, rss
 
 
 @contextmanager
@@ -104,7 +109,8 @@ def prefect_server(home: Path) -> Iterator[dict[str, str]]:
 @dataclass
 class Timed:
     seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # PSS of the process tree
+    peak_rss_upper_mb: float  # RSS summed over the tree
     output: str
 
 
@@ -117,13 +123,14 @@ def run_jrtext(registry: Path, db: Path, env: dict[str, str] | None = None) -> T
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
-    peak = 0
+    peak = peak_upper = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_upper
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(process.pid))
+            pss, rss = _tree_memory_kb(process.pid)
+            peak, peak_upper = max(peak, pss), max(peak_upper, rss)
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -134,7 +141,7 @@ def run_jrtext(registry: Path, db: Path, env: dict[str, str] | None = None) -> T
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"jrtext run failed ({process.returncode}):\n{output}")
-    return Timed(seconds, peak / 1024, output)
+    return Timed(seconds, peak / 1024, peak_upper / 1024, output)
 
 
 def texts_of(registry: Path) -> list[str]:
@@ -282,7 +289,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"store_rows: {rows:,}")
         print(f"store_rows_per_second: {rate:,.0f}")
         peak = max(t.peak_rss_mb for t in [*fulls, *reruns, alone])
-        print(f"peak_rss_mb: {peak:.0f} (jrtext run and all its processes)")
+        upper = max(t.peak_rss_upper_mb for t in [*fulls, *reruns, alone])
+        print(f"peak_rss_mb: {peak:.0f} (PSS of jrtext run and all its processes)")
+        print(f"peak_rss_upper_mb: {upper:.0f} (RSS summed, shared pages counted per process)")
         print(f"database_mb: {db.stat().st_size / 2**20:.1f}")
         view, ms = trends_query_ms(db)
         print(f"trends_query_ms: {ms:.1f} ({view})")
