@@ -5,7 +5,6 @@ linker)."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import re
 from pathlib import Path
@@ -30,11 +29,6 @@ RECALL_FLOOR = _FLOORS["recall"]
 @pytest.fixture(scope="module")
 def domain_nlp():
     """A fresh pipeline with the domain entity linker (the cached one is left alone)."""
-    try:
-        for module in ("jrtext.entities", "jrtext.kb"):
-            importlib.import_module(module)
-    except ImportError as exc:  # pragma: no cover - only before the linker is integrated
-        pytest.skip(f"the domain entity linker is not available: {exc}")
     from jrtext.eval_stances import domain_pipeline
 
     return domain_pipeline()
