@@ -29,6 +29,12 @@ def cron_schedule(cron: str, timezone: str | None = None) -> CronSchedule:
         raise ScheduleError(f"--cron {cron!r}: {first}") from None
 
 
+def _run_parameters(sources: str | None, db: str | None, wait_seconds: float | None) -> dict:
+    """The flow parameters a deployment fixes: only those given."""
+    given = {"sources": sources, "db": db, "wait_seconds": wait_seconds}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def build_deployment(
     cron: str,
     *,
@@ -40,11 +46,7 @@ def build_deployment(
 ) -> RunnerDeployment:
     """The run flow as a deployment on ``cron``; parameters fixed to these paths."""
     schedule = cron_schedule(cron, timezone)
-    parameters = {
-        k: v
-        for k, v in {"sources": sources, "db": db, "wait_seconds": wait_seconds}.items()
-        if v is not None
-    }
+    parameters = _run_parameters(sources, db, wait_seconds)
     return run_pipeline.to_deployment(
         name=name,
         schedule=schedule,
@@ -65,11 +67,7 @@ def serve(
 ) -> None:
     """Register the deployment and run it on its schedule until interrupted (Ctrl-C)."""
     schedule = cron_schedule(cron, timezone)
-    parameters = {
-        k: v
-        for k, v in {"sources": sources, "db": db, "wait_seconds": wait_seconds}.items()
-        if v is not None
-    }
+    parameters = _run_parameters(sources, db, wait_seconds)
     run_pipeline.serve(
         name=name,
         schedule=schedule,
