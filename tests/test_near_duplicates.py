@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from jrtext.near_duplicates import find, shingles, signature, similarity
+from datetime import datetime
+from pathlib import Path
+
+from jrtext.near_duplicates import find, refresh, shingles, signature, similarity
+from jrtext.store import connect
 from tests.conftest import CORPUS
 
 
@@ -45,3 +49,20 @@ def test_a_half_rewritten_text_is_not_a_near_duplicate():
     words = original.split()
     half = " ".join(words[: len(words) // 2]) + " " + text("p0016")
     assert similarity(signature(original), signature(half)) < 0.8
+
+
+def test_in_one_batch_the_longer_text_is_the_copy_whatever_the_ids(tmp_path: Path):
+    """Documents of one write share ``ingested_at``: the id must not decide which is the copy."""
+    original, copy = text("p0015"), syndicated(text("p0015"))
+    stamp = datetime(2026, 1, 1)
+    with connect(tmp_path / "t.duckdb") as con:
+        for doc_id, body in (("b-original", original), ("a-copy", copy)):
+            con.execute(
+                "INSERT INTO documents (doc_id, source, kind, location, format, content_sha256,"
+                " fingerprint, n_chars, text, ingested_at, run_id)"
+                " VALUES (?, 's', 'news', ?, 'html', ?, ?, ?, ?, ?, 'r')",
+                [doc_id, doc_id, doc_id, doc_id, len(body), body, stamp],
+            )
+        assert refresh(con, threshold=0.8) == 1
+        pairs = con.execute("SELECT doc_id, duplicate_of FROM near_duplicates").fetchall()
+    assert pairs == [("a-copy", "b-original")]

@@ -225,10 +225,17 @@ def _first_line_title(text: str) -> str | None:
 
 def _html_text(raw: bytes, path: Path) -> tuple[str, dict[str, str]]:
     import trafilatura
+    from trafilatura.settings import set_date_params
 
     html = _decode_text(raw, path)
+    # no extensive date search: a year met in the body ("in 2012 …") is not a publication
+    # date, and `published` drives every trend; an undated page stays undated
     result = trafilatura.bare_extraction(
-        html, with_metadata=True, include_comments=False, favor_precision=True
+        html,
+        with_metadata=True,
+        include_comments=False,
+        favor_precision=True,
+        date_extraction_params=set_date_params(extensive=False),
     )
     main_text = (result.text or "") if result is not None else ""
     if len("".join(main_text.split())) < MIN_MAIN_TEXT_CHARS:

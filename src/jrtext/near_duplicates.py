@@ -6,9 +6,11 @@ words (``\\w+``); its set of word 5-gram shingles is summarised by a MinHash sig
 seed). Pairs are found by locality-sensitive hashing (32 bands of 4 values: pairs above
 about 0.5 Jaccard almost always meet in a band) and kept when their estimated Jaccard
 similarity of shingle sets, the share of equal signature values, is at least the threshold
-(0.8 by default). The later document of a pair (by first ingestion, then id) is flagged as a
-near-duplicate of the earlier. Signatures are stored per content, so an unchanged document
-is never hashed again.
+(0.8 by default). The later document of a pair is flagged as a near-duplicate of the
+earlier: earlier ingested, then earlier published, then shorter (a syndicated copy adds a
+by-line or a credit line, it rarely loses text), then id — documents written in one batch
+share a timestamp, so the tie-breaks decide there. Signatures are stored per content, so
+an unchanged document is never hashed again.
 """
 
 from __future__ import annotations
@@ -118,11 +120,12 @@ def refresh(con: duckdb.DuckDBPyConnection, threshold: float) -> int:
             )
             con.executemany("INSERT INTO document_signatures VALUES (?, ?, ?)", fresh)
         rows = con.execute(
-            "SELECT s.doc_id, s.signature, d.ingested_at FROM document_signatures s"
-            " JOIN documents d USING (doc_id)"
+            "SELECT s.doc_id, s.signature, d.ingested_at,"
+            " coalesce(d.published, DATE '9999-12-31'), d.n_chars"
+            " FROM document_signatures s JOIN documents d USING (doc_id)"
         ).fetchall()
         signatures = {r[0]: r[1] for r in rows}
-        order = {r[0]: (r[2], r[0]) for r in rows}
+        order = {r[0]: (r[2], r[3], r[4], r[0]) for r in rows}
         flagged = find(signatures, order, threshold)
         con.execute("DELETE FROM near_duplicates")
         if flagged:

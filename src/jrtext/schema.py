@@ -358,7 +358,12 @@ NEAR_DUPLICATES = Table(
     "estimated Jaccard similarity of word 5-gram shingle sets (MinHash, LSH) at or above "
     "the threshold (JRTEXT_NEAR_DUPLICATE_THRESHOLD, 0.8). Rewritten by every run.",
     (
-        C("doc_id", "VARCHAR", "the later document (by first ingestion)", False),
+        C(
+            "doc_id",
+            "VARCHAR",
+            "the copy: later ingested, then later published, then longer",
+            False,
+        ),
         C("duplicate_of", "VARCHAR", "the earlier document it nearly repeats", False),
         C("similarity", "DOUBLE", "estimated Jaccard similarity, 0–1", False),
         C("method", "VARCHAR", "how it was measured", False),
