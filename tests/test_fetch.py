@@ -199,8 +199,8 @@ def test_a_refused_connection_is_retried_then_reported():
     slept: list[float] = []
     with Fetcher(settings(), sleep=slept.append) as fetcher:
         error = fetch_error(fetcher, f"http://127.0.0.1:{port}/page")
-    # robots.txt unreachable closes the host first (RFC 9309), so no page request is made
-    assert error.code == "robots_unavailable"
+    # the host is down: said as such, and no page request is made after robots.txt failed
+    assert error.code == "connection_failed" and f"cannot connect to 127.0.0.1:{port}" in str(error)
     with Fetcher(settings(), sleep=slept.append) as fetcher:
         fetcher._robots[f"127.0.0.1:{port}"] = None  # as if robots.txt allowed everything
         error = fetch_error(fetcher, f"http://127.0.0.1:{port}/page")

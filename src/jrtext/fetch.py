@@ -69,7 +69,7 @@ class Fetcher:
     _client: httpx.Client | None = None
     _robots: dict[str, RobotFileParser | None] = field(default_factory=dict)
     _last_request: dict[str, float] = field(default_factory=dict)
-    _robots_unavailable: dict[str, str] = field(default_factory=dict)
+    _robots_unavailable: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def client(self) -> httpx.Client:
@@ -208,12 +208,8 @@ class Fetcher:
             self._robots[host] = self._load_robots(parts.scheme, parts.netloc)
         parser = self._robots[host]
         if host in self._robots_unavailable:
-            raise DocumentError(
-                "robots_unavailable",
-                f"{url}: robots.txt of {host} could not be read "
-                f"({self._robots_unavailable[host]}); the host is skipped this run (RFC 9309)",
-                stage="discover",
-            )
+            code, reason = self._robots_unavailable[host]
+            raise DocumentError(code, f"{url}: {reason}; the host is skipped this run", "discover")
         if parser is not None and not parser.can_fetch(self.settings.http_user_agent, url):
             raise DocumentError(
                 "robots_disallowed",
@@ -226,14 +222,25 @@ class Fetcher:
         unreachable one (5xx, network error) disallows everything until the next run."""
         robots_url = urlunsplit((scheme, netloc, "/robots.txt", "", ""))
         parser = RobotFileParser(robots_url)
+        host = netloc.lower()
         try:
             self._wait_for_host(robots_url)
             r = self.client.get(robots_url)
+        except httpx.TimeoutException as exc:
+            self._robots_unavailable[host] = ("timeout", f"{host} did not answer ({exc!r})")
+            return None
         except httpx.HTTPError as exc:
-            self._robots_unavailable[netloc.lower()] = f"{type(exc).__name__}"
+            # the host is down or unknown: say so, not that its robots.txt is at fault
+            self._robots_unavailable[host] = (
+                "connection_failed",
+                f"cannot connect to {host}: {exc}",
+            )
             return None
         if r.status_code >= 500:
-            self._robots_unavailable[netloc.lower()] = f"status {r.status_code}"
+            self._robots_unavailable[host] = (
+                "robots_unavailable",
+                f"robots.txt of {host} answered status {r.status_code} (RFC 9309: disallow all)",
+            )
             return None
         if r.status_code >= 400 or r.status_code < 200:
             return None
