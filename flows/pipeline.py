@@ -179,7 +179,8 @@ def run_pipeline(
             # pages are fetched and read chunk by chunk (conditional requests decide)
             file_refs = [(n, r) for n, r in found.refs if not isinstance(r, web.WebRef)]
             web_refs = [(n, r) for n, r in found.refs if isinstance(r, web.WebRef)]
-            plan = plan_documents(file_refs, known, analysis)
+            copies = store.known_file_duplicates(con)
+            plan = plan_documents(file_refs, {**copies, **known}, analysis)
             counts.add(plan.counts)
             store.record_problems(con, run_id, plan.problems)
             model_future = []

@@ -216,3 +216,39 @@ def test_every_sentence_gets_a_position_and_documents_their_shares(tmp_path, cha
     # an unchanged re-run classifies nothing again
     again = run_pipeline(sources=str(registry_for(tmp_path, chapter_copy)), db=str(db))
     assert again.counts.n_positions == 0
+
+
+def test_an_exact_copy_of_a_file_is_linked_not_stored_twice(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    story = (CORPUS / "web" / "p0015.txt").read_text(encoding="utf-8")
+    (folder / "story.txt").write_text(story, encoding="utf-8")
+    (folder / "story-copy.txt").write_text(story, encoding="utf-8")
+    (folder / "other.txt").write_text(
+        (CORPUS / "web" / "p0016.txt").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    registry = write_registry(
+        tmp_path / "sources.toml",
+        f'[[source]]\nname = "Mine"\ntype = "files"\nkind = "news"\npath = "{folder}"\n',
+    )
+    db = tmp_path / "j.duckdb"
+
+    first = run_pipeline(sources=str(registry), db=str(db))
+    assert (first.counts.n_new, first.counts.n_duplicates) == (2, 1)
+    assert counts(db)["documents"] == 2
+    assert rows(db, "SELECT count(*) FROM documents WHERE text = ?", story) == [(1,)]
+    original, held_at = rows(db, "SELECT doc_id, location FROM documents WHERE text = ?", story)[0]
+    [(copy_at, linked_to)] = rows(db, "SELECT location, doc_id FROM document_locations")
+    assert {held_at, copy_at} == {str(folder / "story.txt"), str(folder / "story-copy.txt")}
+    assert linked_to == original
+    sentences = rows(db, "SELECT count(*) FROM sentences")[0][0]
+
+    again = run_pipeline(sources=str(registry), db=str(db))
+    assert (again.counts.n_new, again.counts.n_unchanged, again.counts.n_duplicates) == (0, 3, 0)
+    assert rows(db, "SELECT count(*) FROM sentences")[0][0] == sentences
+
+    Path(copy_at).write_text(story + "\nA line the copy adds.\n", encoding="utf-8")
+    edited = run_pipeline(sources=str(registry), db=str(db))
+    assert (edited.counts.n_new, edited.counts.n_unchanged) == (1, 2)
+    assert counts(db)["documents"] == 3
+    assert rows(db, "SELECT count(*) FROM document_locations") == [(0,)]

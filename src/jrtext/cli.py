@@ -101,6 +101,7 @@ def run(
         ("new", c.n_new),
         ("changed", c.n_changed),
         ("unchanged (skipped)", c.n_unchanged),
+        ("exact copies (linked, not stored)", c.n_duplicates),
         ("failed", c.n_failed),
         ("sentences written", c.n_sentences),
         ("entities written", c.n_entities),

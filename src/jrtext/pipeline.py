@@ -175,8 +175,9 @@ def process_chunk(
     written = store.write_chunk(
         con, run_id, writes, also=with_documents if web_read.locations or languages else None
     )
-    counts.n_new += sum(w.is_new for w in writes)
+    counts.n_new += sum(w.is_new for w in writes) - written.duplicates
     counts.n_changed += sum(not w.is_new for w in writes)
+    counts.n_duplicates += written.duplicates + web_read.n_duplicates
     counts.n_sentences += written.sentences
     counts.n_entities += written.entities
     counts.n_stances += written.stances

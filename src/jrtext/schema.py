@@ -290,12 +290,13 @@ DOCUMENT_LOCATIONS = Table(
     "found, with what its server said about the version held. The same content reached "
     "through two addresses is one document with two rows here; conditional requests "
     "(ETag / Last-Modified) are sent only while the row's `content_sha256` is still the "
-    "document's.",
+    "document's. A file whose exact text another document holds (a copy) is a row here "
+    "too, with no `final_url`, and no document of its own.",
     (
         C("location", "VARCHAR", "the address as listed (registry or feed entry link)", False),
         C("doc_id", "VARCHAR", "the document holding its content", False),
         C("source", "VARCHAR", "registry source name that listed it", False),
-        C("final_url", "VARCHAR", "the address after redirects"),
+        C("final_url", "VARCHAR", "the address after redirects; null for a copied file"),
         C("content_sha256", "VARCHAR", "sha256 of the text extracted from it", False),
         C("fingerprint", "VARCHAR", "sha256 of its bytes and source fields", False),
         C("etag", "VARCHAR", "the server's ETag for the version held"),

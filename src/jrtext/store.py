@@ -21,6 +21,7 @@ from jrtext.errors import DatabaseBusyError, StoreError
 from jrtext.ingest import RawDocument
 from jrtext.nlp import Annotation
 from jrtext.schema import (
+    DOCUMENT_LOCATIONS,
     DOCUMENTS,
     ENTITIES,
     ENTITY_CATALOG,
@@ -100,6 +101,7 @@ class RunCounts:
     n_entities: int = 0
     n_stances: int = 0
     n_positions: int = 0
+    n_duplicates: int = 0  # new locations whose text another document already holds
 
     def add(self, other: RunCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -149,6 +151,18 @@ def known_documents(con: duckdb.DuckDBPyConnection) -> dict[str, KnownDocument]:
     return {loc: KnownDocument(did, fp, sha) for loc, did, fp, sha in rows}
 
 
+def known_file_duplicates(con: duckdb.DuckDBPyConnection) -> dict[str, KnownDocument]:
+    """File locations stored as links to a document with the same text (``doc_id`` is the
+    holder's), while that document still holds it: an unchanged copy is skipped too."""
+    rows = con.execute(
+        "SELECT l.location, l.doc_id, l.fingerprint, l.content_sha256"
+        " FROM document_locations l JOIN documents d"
+        " ON d.doc_id = l.doc_id AND d.content_sha256 = l.content_sha256"
+        " WHERE l.final_url IS NULL AND l.location NOT IN (SELECT location FROM documents)"
+    ).fetchall()
+    return {loc: KnownDocument(did, fp, sha) for loc, did, fp, sha in rows}
+
+
 @dataclass
 class DocumentWrite:
     """One document to store: with its annotation (new text) or without (metadata only)."""
@@ -173,6 +187,25 @@ class RowsWritten:
     sentences: int = 0
     entities: int = 0
     stances: int = 0
+    duplicates: int = 0  # new documents linked to an existing one instead of stored
+
+
+def split_exact_duplicates(
+    writes: Sequence[DocumentWrite], holders: dict[str, str]
+) -> tuple[list[DocumentWrite], list[DocumentWrite]]:
+    """(to store, duplicates): a new document whose text a stored document, or an earlier
+    one of the chunk, already holds is a duplicate. ``holders`` maps content sha256 → doc_id
+    and learns the chunk's documents."""
+    keep: list[DocumentWrite] = []
+    duplicates: list[DocumentWrite] = []
+    for w in writes:
+        sha = w.document.content_sha256
+        if w.is_new and sha in holders:
+            duplicates.append(w)
+            continue
+        holders.setdefault(sha, doc_id_for(w.document.location))
+        keep.append(w)
+    return keep, duplicates
 
 
 def write_chunk(
@@ -184,7 +217,21 @@ def write_chunk(
     """Replace the chunk's documents and their rows in one transaction; return rows written.
 
     ``also`` writes more rows that belong with them (web addresses) in the same transaction.
+    A new document whose exact text is already stored (a copied file) is not stored again:
+    its location is linked to the holder in ``document_locations``, so no count doubles.
     """
+    holders = _content_holders(con, writes)
+    writes, duplicates = split_exact_duplicates(writes, holders)
+    if duplicates:
+        dropped = [doc_id_for(w.document.location) for w in duplicates]
+        inner = also
+
+        def also(c: duckdb.DuckDBPyConnection) -> None:
+            if inner is not None:
+                inner(c)
+            c.executemany("DELETE FROM document_languages WHERE doc_id = ?", [[d] for d in dropped])
+            _link_duplicates(c, run_id, duplicates, holders)
+
     if not writes:
         if also is not None:
             con.execute("BEGIN TRANSACTION")
@@ -214,6 +261,12 @@ def write_chunk(
         con.execute("DELETE FROM positions WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
         con.execute("DELETE FROM stances WHERE doc_id IN (SELECT doc_id FROM chunk_text_ids)")
         con.execute("DELETE FROM documents WHERE doc_id IN (SELECT doc_id FROM chunk_all_ids)")
+        # a location stored in full now is no longer a link (a copy that was edited)
+        con.execute(
+            "DELETE FROM document_locations WHERE final_url IS NULL"
+            " AND location IN (SELECT unnest(?::VARCHAR[]))",
+            [[w.document.location for w in writes if w.is_new]],
+        )
         _insert(con, DOCUMENTS.name, documents)
         _insert(con, SENTENCES.name, sentences)
         _insert(con, ENTITIES.name, entities)
@@ -227,7 +280,49 @@ def write_chunk(
     finally:
         for name in ("chunk_all_ids", "chunk_text_ids"):
             con.unregister(name)
-    return RowsWritten(sentences.num_rows, entities.num_rows, stances.num_rows)
+    return RowsWritten(sentences.num_rows, entities.num_rows, stances.num_rows, len(duplicates))
+
+
+def _content_holders(con: duckdb.DuckDBPyConnection, writes: Sequence[DocumentWrite]) -> dict:
+    shas = sorted({w.document.content_sha256 for w in writes if w.is_new})
+    if not shas:
+        return {}
+    rows = con.execute(
+        "SELECT content_sha256, min(doc_id) FROM documents"
+        " WHERE content_sha256 IN (SELECT unnest(?)) GROUP BY content_sha256",
+        [shas],
+    ).fetchall()
+    return dict(rows)
+
+
+def _link_duplicates(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    duplicates: Sequence[DocumentWrite],
+    holders: dict[str, str],
+) -> None:
+    now = utcnow()
+    rows = [
+        [
+            d.location,
+            holders[d.content_sha256],
+            d.source,
+            None,
+            d.content_sha256,
+            d.fingerprint,
+            None,
+            None,
+            now,
+            run_id,
+        ]
+        for d in (w.document for w in duplicates)
+    ]
+    con.executemany(
+        f"DELETE FROM {DOCUMENT_LOCATIONS.name} WHERE location = ?", [[r[0]] for r in rows]
+    )
+    con.executemany(
+        f"INSERT INTO {DOCUMENT_LOCATIONS.name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+    )
 
 
 def replace_entity_catalog(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:

@@ -73,17 +73,20 @@ def plan_run(
     refs: Sequence[tuple[str, DocumentRef]], known: dict[str, KnownDocument], analysis_key: str
 ) -> RunPlan:
     """Sort documents into unchanged, metadata-only, to annotate and failed: one read of
-    each file; a known document whose fingerprint changed is parsed to compare its text."""
+    each file; a known document whose fingerprint changed is parsed to compare its text.
+
+    ``known`` may hold copies linked to another document (``store.known_file_duplicates``):
+    unchanged, they are skipped; changed, they are read as new."""
     plan = RunPlan(counts=RunCounts(n_seen=len(refs)))
     for source_name, ref in refs:
         before = known.get(ref.location)
         try:
             print_, raw, sidecar = ingest.fingerprint(ref, analysis_key)
-            if before is None:
-                plan.to_annotate.append((source_name, ref, True))
+            if before is not None and before.fingerprint == print_:
+                plan.counts.n_unchanged += 1  # a stored document, or an unchanged copy of one
                 continue
-            if before.fingerprint == print_:
-                plan.counts.n_unchanged += 1
+            if before is None or before.doc_id != store.doc_id_for(ref.location):
+                plan.to_annotate.append((source_name, ref, True))
                 continue
             doc = ingest.read_document(ref, raw, sidecar, print_)
         except DocumentError as exc:
@@ -170,11 +173,12 @@ def annotate_plan(
             con, run_id, writes, also=with_languages if chunk_languages else None
         )
         done = RunCounts(
-            n_new=sum(w.is_new for w in writes),
+            n_new=sum(w.is_new for w in writes) - written.duplicates,
             n_changed=sum(not w.is_new for w in writes),
             n_sentences=written.sentences,
             n_entities=written.entities,
             n_stances=written.stances,
+            n_duplicates=written.duplicates,
         )
         store.record_problems(con, run_id, failures)
         failures.clear()
