@@ -8,9 +8,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sklearn
 from typer.testing import CliRunner
 
-from jrtext.classify import ModelError, load_model, territorial_share_index
+from jrtext.classify import (
+    MODEL_FORMAT,
+    ModelError,
+    fit_model,
+    load_cues,
+    load_model,
+    save_model,
+    territorial_share_index,
+)
 from jrtext.cli import app
 from jrtext.evaluate import cross_validate
 from jrtext.labels import load_labels
@@ -72,6 +81,29 @@ def test_missing_or_incompatible_model_names_the_fix(tmp_path: Path):
         load_model(copy)
     result = runner.invoke(app, ["classify", "--model", str(copy)], input='{"text": "x"}\n')
     assert result.exit_code == 2 and "jrtext train" in result.output
+
+
+def test_a_saved_model_predicts_as_it_did_before_saving(tmp_path: Path, sentences):
+    """Vocabularies are saved as arrays and rebuilt on load: nothing may shift a column."""
+    sample = sentences[::3]
+    texts, contexts = [s.text for s in sample], [s.context for s in sample]
+    meta = {"format": MODEL_FORMAT, "sklearn_version": sklearn.__version__}
+    positions, holders = [s.position for s in sample], [s.holder for s in sample]
+    fitted = fit_model(texts, contexts, positions, holders, meta=meta)
+    before = fitted.predict(texts, contexts)
+    save_model(fitted, tmp_path / "m")
+    assert fitted.predict(texts, contexts) == before  # saving leaves the model whole
+    assert load_model(tmp_path / "m").predict(texts, contexts) == before
+
+
+def test_cue_phrases_must_be_lower_case(tmp_path: Path):
+    """They are matched against lower-cased text; an upper-case cue would never match."""
+    cues = tmp_path / "cues.toml"
+    cues.write_text("[topic]\npatterns = ['\\bkuril', 'Northern Territor']\n")
+    with pytest.raises(ValueError, match="Northern Territor"):
+        load_cues(cues)
+    cues.write_text("[topic]\npatterns = ['\\bkuril\\S*', 'northern territor']\n")
+    assert load_cues(cues)["topic"] == ["\\bkuril\\S*", "northern territor"]
 
 
 def test_eval_prints_the_report_and_the_exact_last_line(tmp_path: Path):

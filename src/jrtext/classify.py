@@ -31,7 +31,7 @@ from jrtext.errors import JrtextError
 from jrtext.labels import HOLDERS, POSITIONS, WITH_HOLDER
 from jrtext.settings import PROJECT_ROOT
 
-MODEL_FORMAT = 1  # bump when the saved object's shape changes; older models must be retrained
+MODEL_FORMAT = 2  # bump when the saved object's shape changes; older models must be retrained
 DEFAULT_CUES = PROJECT_ROOT / "corpus" / "cues" / "positions.toml"
 TERRITORIAL_SHARE = {
     "four_islands": 1.0,
@@ -48,7 +48,16 @@ class ModelError(JrtextError):
 def load_cues(path: Path = DEFAULT_CUES) -> dict[str, list[str]]:
     with path.open("rb") as fh:
         data = tomllib.load(fh)
-    return {name: list(table["patterns"]) for name, table in data.items()}
+    cues = {name: list(table["patterns"]) for name, table in data.items()}
+    for name, patterns in cues.items():
+        for pattern in patterns:
+            letters = re.sub(r"\\.", "", pattern)  # escapes like \b, \S keep their case
+            if letters != letters.lower():
+                raise ValueError(
+                    f"{path}: cue {pattern!r} of [{name}] has upper-case letters; cues are "
+                    "matched against lower-cased text, so write them in lower case"
+                )
+    return cues
 
 
 class CueCounter(BaseEstimator, TransformerMixin):
@@ -64,12 +73,15 @@ class CueCounter(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X: pd.DataFrame) -> sp.csr_matrix:
-        patterns = {g: _compiled(p) for g, p in self.patterns_.items()}
-        topic = patterns.get("topic")
+        # cue patterns are lower-case: matching lower-cased text is the same as matching
+        # case-insensitively, and twice as fast (this runs on every sentence of a run)
+        patterns = [_compiled(self.patterns_[g]) for g in self.groups_]
+        topic = _compiled(self.patterns_["topic"]) if "topic" in self.patterns_ else None
         rows = []
         for text, context in zip(X["text"], X["context"], strict=True):
-            counts = [len(patterns[g].findall(text)) for g in self.groups_]
-            counts.append(len(topic.findall(context)) if topic is not None else 0)
+            lowered = text.lower()
+            counts = [len(pattern.findall(lowered)) for pattern in patterns]
+            counts.append(len(topic.findall(context.lower())) if topic is not None else 0)
             rows.append(counts)
         return sp.csr_matrix(np.log1p(np.asarray(rows, dtype=float)))
 
@@ -79,7 +91,8 @@ class CueCounter(BaseEstimator, TransformerMixin):
 
 @cache
 def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    """A cue alternation, matched against lower-cased text (``load_cues`` checks the case)."""
+    return re.compile(pattern)
 
 
 def _features(cues: dict[str, list[str]] | None = None) -> ColumnTransformer:
@@ -206,18 +219,23 @@ def save_model(model: PositionModel, folder: Path) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "model.skops"
-    sio.dump(
-        {
-            "features": model.features,
-            "position": model.position,
-            "holder": model.holder,
-            "weights": model.weights,
-            "format": MODEL_FORMAT,
-        },
-        path,
-        compression=zipfile.ZIP_DEFLATED,
-        compresslevel=9,
-    )
+    vocabularies = _vocabularies_as_arrays(model.features)
+    try:
+        sio.dump(
+            {
+                "features": model.features,
+                "position": model.position,
+                "holder": model.holder,
+                "weights": model.weights,
+                "vocabularies": vocabularies,
+                "format": MODEL_FORMAT,
+            },
+            path,
+            compression=zipfile.ZIP_DEFLATED,
+            compresslevel=9,
+        )
+    finally:
+        _restore_vocabularies(model.features, vocabularies)
     (folder / "meta.json").write_text(json.dumps(model.meta, indent=1) + "\n", encoding="utf-8")
     return path
 
@@ -259,9 +277,30 @@ def load_model(folder: Path) -> PositionModel:
     if unexpected:
         raise ModelError(f"{folder}: the model file holds unexpected types {unexpected}; {fix}")
     saved = sio.load(path, trusted=untrusted)
+    _restore_vocabularies(saved["features"], saved["vocabularies"])
     return PositionModel(
         saved["features"], saved["position"], saved["holder"], saved["weights"], meta
     )
+
+
+def _vectorizers(features: ColumnTransformer) -> dict[str, TfidfVectorizer]:
+    return {name: t for name, t, _ in features.transformers_ if isinstance(t, TfidfVectorizer)}
+
+
+def _vocabularies_as_arrays(features: ColumnTransformer) -> dict[str, np.ndarray]:
+    """Take each vectorizer's vocabulary out as an array of terms in column order: skops
+    rebuilds a dict entry by entry (2.4 of 3.7 s to load the model), an array at once."""
+    arrays = {}
+    for name, vectorizer in _vectorizers(features).items():
+        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        arrays[name] = np.asarray(terms, dtype=str)
+        vectorizer.vocabulary_ = {}
+    return arrays
+
+
+def _restore_vocabularies(features: ColumnTransformer, arrays: dict[str, np.ndarray]) -> None:
+    for name, vectorizer in _vectorizers(features).items():
+        vectorizer.vocabulary_ = {term: i for i, term in enumerate(arrays[name].tolist())}
 
 
 __all__ = [
