@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
 from jrtext import access, classify, near_duplicates, nlp, pipeline, progress, store, stream, web
+from jrtext import cluster as dask_cluster
 from jrtext.fetch import Fetcher
 from jrtext.kb import KnowledgeBase, load_kb
 from jrtext.settings import Settings, get_settings
@@ -119,6 +120,48 @@ def annotate_and_store(
     )
 
 
+@task(cache_policy=NO_CACHE, persist_result=False)
+def annotate_batch(documents, settings: Settings, analysis: str) -> dask_cluster.BatchResult:
+    """One batch through spaCy on a Dask worker; plain rows come back, not spaCy Docs."""
+    return dask_cluster.annotate_batch(documents, settings, analysis)
+
+
+def annotate_on_dask(
+    con,
+    plan: stream.RunPlan,
+    run_id: str,
+    settings: Settings,
+    analysis: str,
+    dask_address: str | None,
+    workers: int | None,
+    on_first_batch,
+) -> RunCounts:
+    """The NLP stage as Dask tasks (prefect-dask); this process stores each batch."""
+    logger = get_run_logger()
+    done = RunCounts()
+
+    def on_batch(batch: RunCounts) -> None:
+        on_first_batch()
+        done.add(batch)
+        stored = done.n_new + done.n_changed
+        logger.info("%d/%d documents stored", stored, len(plan.to_annotate))
+        progress.report(
+            min(plan.counts.n_seen - len(plan.to_annotate) + stored, plan.counts.n_seen),
+            plan.counts.n_seen,
+        )
+
+    with dask_cluster.task_runner(dask_address, workers) as runner:
+
+        def submit(batch):
+            parameters = {"documents": batch, "settings": settings, "analysis": analysis}
+            return runner.submit(annotate_batch, parameters)
+
+        in_flight = 2 * dask_cluster.cluster_threads(runner)
+        return dask_cluster.annotate_on_cluster(
+            con, plan, run_id, settings, submit, in_flight, on_batch
+        )
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
 def flag_near_duplicates(con, settings: Settings) -> int:
     return near_duplicates.refresh(con, settings.near_duplicate_threshold)
@@ -149,9 +192,17 @@ class RunSummary:
 
 @flow(name="jrtext-run", log_prints=False)
 def run_pipeline(
-    sources: str | None = None, db: str | None = None, wait_seconds: float | None = None
+    sources: str | None = None,
+    db: str | None = None,
+    wait_seconds: float | None = None,
+    dask_address: str | None = None,
+    workers: int | None = None,
 ) -> RunSummary:
-    """Read every source of the registry and store documents, sentences and entities."""
+    """Read every source of the registry and store documents, sentences and entities.
+
+    With ``dask_address`` (a scheduler) or ``workers`` (a local cluster), the NLP of files
+    runs on Dask; this process still stores everything.
+    """
     started = time.perf_counter()
     settings = get_settings(sources=sources, db=db, writer_wait_seconds=wait_seconds)
     logger = get_run_logger()
@@ -190,8 +241,23 @@ def run_pipeline(
                 if not model_future:
                     model_future.append(load_position_model.submit(settings))
 
-            nlp_pipeline = load_nlp(settings) if (plan.needs_nlp or web_refs) else None
-            if plan.needs_nlp or plan.metadata_only:
+            on_dask = bool(dask_address or workers)
+            needs_local_nlp = web_refs or (plan.needs_nlp and not on_dask)
+            nlp_pipeline = load_nlp(settings) if needs_local_nlp else None
+            if on_dask and plan.needs_nlp:  # the cluster is started only for NLP
+                counts.add(
+                    annotate_on_dask(
+                        con,
+                        plan,
+                        run_id,
+                        settings,
+                        analysis,
+                        dask_address,
+                        workers,
+                        load_model_meanwhile,
+                    )
+                )
+            elif plan.needs_nlp or plan.metadata_only:
                 # spaCy is loaded only when some document's text is new or changed
                 counts.add(
                     annotate_and_store(

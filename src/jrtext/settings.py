@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         "jrtext/0.1 (research text mining of Japan-Russia commentary; polite crawler)",
         description="User-Agent sent with every request and matched against robots.txt",
     )
+    dask_batch_documents: int = Field(
+        16,
+        ge=1,
+        description="documents per Dask task in distributed mode, stored in one transaction",
+    )
 
 
 def get_settings(**overrides: object) -> Settings:
