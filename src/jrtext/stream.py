@@ -99,6 +99,12 @@ def plan_run(
     return plan
 
 
+def uses_pool(plan: RunPlan, settings: Settings) -> bool:
+    """Whether the plan's NLP runs in a pool of worker processes (``jrtext.pool``) rather
+    than in this process: with more than one process and more than one document."""
+    return settings.n_process > 1 and len(plan.to_annotate) > 1
+
+
 def _read_for_nlp(ref: DocumentRef, analysis_key: str, max_chars: int) -> RawDocument:
     print_, raw, sidecar = ingest.fingerprint(ref, analysis_key)
     doc = ingest.read_document(ref, raw, sidecar, print_)
