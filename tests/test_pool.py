@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from jrtext import store, stream
@@ -12,6 +16,8 @@ from jrtext.settings import Settings
 from jrtext.sources import load_registry
 from jrtext.stance import load_cues
 from tests.test_stream import speeches_registry
+
+JRTEXT = str(Path(sys.executable).parent / "jrtext")
 
 TABLES = {
     "documents": "doc_id, location, content_sha256, fingerprint, text",
@@ -64,3 +70,50 @@ def test_pool_rows_equal_one_process_and_chunks_are_stored_in_order(tmp_path, nl
     assert rows == stored(tmp_path / "one.duckdb")
     assert rows["problems"] == [(refs[3][1].location, "read", "empty")]
     assert len(rows["sentences"]) > 100 and rows["entities"]
+
+
+def _pool_processes(root: int) -> list[int]:
+    """The forkserver and its workers among a process's descendants."""
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    stack.extend(int(c) for c in f.read().split())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"multiprocessing.forkserver" in f.read():
+                    found.append(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_run_leaves_no_worker_behind(tmp_path):
+    registry = speeches_registry(tmp_path)
+    env = dict(os.environ, JRTEXT_SPACY_BATCH_SIZE="1", JRTEXT_MODEL_DIR=str(tmp_path / "none"))
+    command = [JRTEXT, "run", "--sources", str(registry), "--db", str(tmp_path / "k.duckdb")]
+    run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        pool = _pool_processes(run.pid)
+        while len(pool) < 3:  # the forkserver and two workers
+            assert run.poll() is None, "the run ended before its workers were seen"
+            assert time.monotonic() < deadline, "no pool workers appeared"
+            time.sleep(0.1)
+            pool = _pool_processes(run.pid)
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 20
+    while any(_running(pid) for pid in pool):
+        assert time.monotonic() < deadline, [p for p in pool if _running(p)]
+        time.sleep(0.2)

@@ -11,8 +11,10 @@ the plain rows; the main process just stores them, chunk by chunk, in document o
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -23,6 +25,21 @@ from jrtext.settings import Settings
 from jrtext.store import RunCounts
 
 WAITING_PER_PROCESS = 8  # batches done or running but not yet stored, per process
+
+
+def exit_with(parent: int) -> None:
+    """Worker initializer: end this worker once the run's process is gone (killed), rather
+    than block for ever writing a result to a pipe that no one reads any more."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(parent, 0)
+            except OSError:  # gone (or its number reused by another user's process)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
 
 
 def annotate_in_pool(
@@ -65,7 +82,9 @@ def annotate_in_pool(
         if on_chunk is not None:
             on_chunk(done)
 
-    with ProcessPoolExecutor(settings.n_process, mp_context=context) as workers:
+    with ProcessPoolExecutor(
+        settings.n_process, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
+    ) as workers:
 
         def submit_next(_done: object = None) -> None:
             nonlocal out
