@@ -97,9 +97,16 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_a_killed_run_leaves_no_worker_behind(tmp_path):
+def test_a_killed_run_leaves_no_worker_behind(tmp_path, prefect_harness):
+    from prefect.settings import PREFECT_API_URL
+
     registry = speeches_registry(tmp_path)
-    env = dict(os.environ, JRTEXT_SPACY_BATCH_SIZE="1", JRTEXT_MODEL_DIR=str(tmp_path / "none"))
+    env = dict(
+        os.environ,
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),  # no temporary server to leave behind
+        JRTEXT_SPACY_BATCH_SIZE="1",
+        JRTEXT_MODEL_DIR=str(tmp_path / "none"),
+    )
     command = [JRTEXT, "run", "--sources", str(registry), "--db", str(tmp_path / "k.duckdb")]
     run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
