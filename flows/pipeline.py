@@ -10,20 +10,27 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jrtext import access, classify, near_duplicates, nlp, pipeline, progress, store, stream, web
+from jrtext import access, near_duplicates, nlp, pipeline, progress, store, stream, web
+from jrtext import cluster as dask_cluster
+from jrtext.errors import JrtextError
 from jrtext.fetch import Fetcher
 from jrtext.kb import KnowledgeBase, load_kb
+from jrtext.pool import annotate_in_pool
 from jrtext.settings import Settings, get_settings
 from jrtext.sources import Registry, load_registry
 from jrtext.stance import StanceCues, load_cues
 from jrtext.store import KnownDocument, RunCounts
 from jrtext.web import WebSession
+
+if TYPE_CHECKING:  # scikit-learn is imported only by runs that classify
+    from jrtext import classify
 
 
 def _transient(task_, task_run, state) -> bool:
@@ -94,6 +101,7 @@ def annotate_and_store(
     stance_cues,
     analysis: str,
     on_first_document,
+    classify_meanwhile=None,
 ) -> RunCounts:
     logger = get_run_logger()
     done = RunCounts()
@@ -105,18 +113,69 @@ def annotate_and_store(
         stored = done.n_new + done.n_changed
         logger.info("%d/%d documents stored", stored, len(plan.to_annotate))
         progress.report(min(already + stored, total), total)
+        if classify_meanwhile is not None:
+            done.n_positions += classify_meanwhile()
 
-    return stream.annotate_plan(
-        con,
-        nlp_pipeline,
-        plan,
-        run_id,
-        settings,
-        stance_cues,
-        analysis,
-        on_chunk=on_chunk,
-        on_first_document=on_first_document,
-    )
+    if nlp_pipeline is None and stream.uses_pool(plan, settings):
+        counts = annotate_in_pool(
+            con, plan, run_id, settings, analysis, on_chunk, on_first_document
+        )
+    else:
+        counts = stream.annotate_plan(
+            con,
+            nlp_pipeline,
+            plan,
+            run_id,
+            settings,
+            stance_cues,
+            analysis,
+            on_chunk=on_chunk,
+            on_first_document=on_first_document,
+        )
+    counts.n_positions += done.n_positions
+    return counts
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def annotate_batch(documents, settings: Settings, analysis: str) -> dask_cluster.BatchResult:
+    """One batch through spaCy on a Dask worker; plain rows come back, not spaCy Docs."""
+    return dask_cluster.annotate_batch(documents, settings, analysis)
+
+
+def annotate_on_dask(
+    con,
+    plan: stream.RunPlan,
+    run_id: str,
+    settings: Settings,
+    analysis: str,
+    dask_address: str | None,
+    workers: int | None,
+    on_first_batch,
+) -> RunCounts:
+    """The NLP stage as Dask tasks (prefect-dask); this process stores each batch."""
+    logger = get_run_logger()
+    done = RunCounts()
+
+    def on_batch(batch: RunCounts) -> None:
+        on_first_batch()
+        done.add(batch)
+        stored = done.n_new + done.n_changed
+        logger.info("%d/%d documents stored", stored, len(plan.to_annotate))
+        progress.report(
+            min(plan.counts.n_seen - len(plan.to_annotate) + stored, plan.counts.n_seen),
+            plan.counts.n_seen,
+        )
+
+    with dask_cluster.task_runner(dask_address, workers) as runner:
+
+        def submit(batch):
+            parameters = {"documents": batch, "settings": settings, "analysis": analysis}
+            return runner.submit(annotate_batch, parameters)
+
+        in_flight = 2 * dask_cluster.cluster_threads(runner)
+        return dask_cluster.annotate_on_cluster(
+            con, plan, run_id, settings, submit, in_flight, on_batch
+        )
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
@@ -126,7 +185,9 @@ def flag_near_duplicates(con, settings: Settings) -> int:
 
 @task(cache_policy=NO_CACHE)
 def load_position_model(settings: Settings) -> classify.PositionModel:
-    return classify.load_model(settings.model_dir)
+    from jrtext.classify import load_model
+
+    return load_model(settings.model_dir)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
@@ -149,9 +210,17 @@ class RunSummary:
 
 @flow(name="jrtext-run", log_prints=False)
 def run_pipeline(
-    sources: str | None = None, db: str | None = None, wait_seconds: float | None = None
+    sources: str | None = None,
+    db: str | None = None,
+    wait_seconds: float | None = None,
+    dask_address: str | None = None,
+    workers: int | None = None,
 ) -> RunSummary:
-    """Read every source of the registry and store documents, sentences and entities."""
+    """Read every source of the registry and store documents, sentences and entities.
+
+    With ``dask_address`` (a scheduler) or ``workers`` (a local cluster), the NLP of files
+    runs on Dask; this process still stores everything.
+    """
     started = time.perf_counter()
     settings = get_settings(sources=sources, db=db, writer_wait_seconds=wait_seconds)
     logger = get_run_logger()
@@ -191,8 +260,39 @@ def run_pipeline(
                 if not model_future:
                     model_future.append(load_position_model.submit(settings))
 
-            nlp_pipeline = load_nlp(settings) if (plan.needs_nlp or web_refs) else None
-            if plan.needs_nlp or plan.metadata_only:
+            def classify_meanwhile() -> int:
+                # stored documents are classified while the NLP goes on, once the model
+                # has loaded, so that little classification is left after the NLP
+                if not (model_future and model_future[0].wrapped_future.done()):
+                    return 0
+                try:
+                    model = model_future[0].result()
+                except JrtextError:  # no usable model: recorded once the NLP is done
+                    return 0
+                return pipeline.classify_pending(con, model, settings.classify_batch_documents)
+
+            on_dask = bool(dask_address or workers)
+            in_pool = stream.uses_pool(plan, settings)  # spaCy loads in the pool's workers
+            needs_local_nlp = web_refs or (plan.needs_nlp and not on_dask and not in_pool)
+            nlp_pipeline = load_nlp(settings) if needs_local_nlp else None
+            if in_pool and not (web_refs and settings.n_process > 1):
+                # nothing is forked from this process on this path (the pool's workers
+                # start from a fresh interpreter), so the model loads while they start up
+                load_model_meanwhile()
+            if on_dask and plan.needs_nlp:  # the cluster is started only for NLP
+                counts.add(
+                    annotate_on_dask(
+                        con,
+                        plan,
+                        run_id,
+                        settings,
+                        analysis,
+                        dask_address,
+                        workers,
+                        load_model_meanwhile,
+                    )
+                )
+            elif plan.needs_nlp or plan.metadata_only:
                 # spaCy is loaded only when some document's text is new or changed
                 counts.add(
                     annotate_and_store(
@@ -204,6 +304,7 @@ def run_pipeline(
                         stance_cues,
                         analysis,
                         load_model_meanwhile,
+                        classify_meanwhile,
                     )
                 )
             for chunk in pipeline.chunks(web_refs, settings.chunk_size):
@@ -227,7 +328,7 @@ def run_pipeline(
             progress.report(len(found.refs), len(found.refs))
             try:
                 model = model_future[0].result() if model_future else None
-            except classify.ModelError as exc:
+            except JrtextError as exc:  # ModelError: no usable model
                 store.record_problems(
                     con,
                     run_id,

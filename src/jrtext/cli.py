@@ -67,11 +67,27 @@ def run(
             help="seconds to wait for another run writing the same database [0: stop at once]",
         ),
     ] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-address",
+            help="run the NLP on the Dask cluster of this scheduler (tcp://host:8786)",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="run the NLP on a local Dask cluster of N worker processes"
+        ),
+    ] = None,
 ) -> None:
     """Read every source in the registry; store documents, sentences and entities.
 
     Unchanged documents are skipped; changed ones replace their old rows. One run writes a
     database at a time: a second one stops with a message, or queues with --wait.
+
+    With --dask-address or --workers the NLP runs as Dask tasks (see docs/performance.md);
+    this process still writes the database.
 
     Example: jrtext run --sources corpus/sources.toml --db data/jrtext.duckdb
     """
@@ -87,10 +103,24 @@ def run(
     from jrtext.progress import listening
     from jrtext.run_progress import document_progress
 
-    with document_progress(err) as on_progress, listening(on_progress):
+    if dask_address and workers:
+        raise _fail(ValueError("give --dask-address or --workers, not both"))
+    from contextlib import nullcontext
+
+    from jrtext.cluster import prefect_api_for_workers, quiet_dask
+
+    on_dask = nullcontext()
+    if dask_address or workers:
+        quiet_dask()
+        on_dask = prefect_api_for_workers()
+    with document_progress(err) as on_progress, listening(on_progress), on_dask:
         try:
             summary = run_pipeline(
-                sources=str(settings.sources), db=str(settings.db), wait_seconds=wait
+                sources=str(settings.sources),
+                db=str(settings.db),
+                wait_seconds=wait,
+                dask_address=dask_address,
+                workers=workers,
             )
         except JrtextError as exc:
             raise _fail(exc) from None

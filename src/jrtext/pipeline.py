@@ -8,18 +8,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 from spacy.language import Language
 
 from jrtext import ingest, language, nlp, store, web
-from jrtext.classify import PositionModel
 from jrtext.errors import DocumentError
 from jrtext.ingest import DocumentRef, RawDocument
 from jrtext.settings import Settings
 from jrtext.sources import FeedSource, Registry, UrlSource
 from jrtext.stance import StanceCues
 from jrtext.store import DocumentWrite, KnownDocument, ProblemRow, RunCounts
+
+if TYPE_CHECKING:  # scikit-learn is imported only by runs that classify
+    from jrtext.classify import PositionModel
 
 
 def new_run_id() -> str:

