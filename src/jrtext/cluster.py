@@ -103,12 +103,13 @@ def store_batch(con: duckdb.DuckDBPyConnection, run_id: str, result: BatchResult
     )
     store.record_problems(con, run_id, result.problems)
     return RunCounts(
-        n_new=sum(w.is_new for w in result.writes),
+        n_new=sum(w.is_new for w in result.writes) - written.duplicates,
         n_changed=sum(not w.is_new for w in result.writes),
         n_failed=result.n_failed,
         n_sentences=written.sentences,
         n_entities=written.entities,
         n_stances=written.stances,
+        n_duplicates=written.duplicates,
     )
 
 
