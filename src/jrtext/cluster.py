@@ -48,9 +48,13 @@ _annotating = threading.Lock()  # one spaCy pipeline per process; a worker may r
 
 @cache
 def worker_pipeline(
-    model: str, max_chars: int, kb_folder: str, cues_path: str
+    model: str, max_chars: int, kb_folder: str, cues_path: str, analysis_key: str
 ) -> tuple[Language, StanceCues]:
-    """The spaCy pipeline and stance cues, loaded once per worker process."""
+    """The spaCy pipeline and stance cues, loaded once per worker process.
+
+    ``analysis_key`` covers the knowledge base's and the cues' contents: a process that
+    outlives a run (the pool's forkserver, under ``jrtext serve``) never reuses a pipeline
+    built from files edited since."""
     return nlp.load_pipeline(model, max_chars, kb_folder), load_cues(Path(cues_path))
 
 
@@ -78,6 +82,7 @@ def annotate_batch(
             settings.max_chars,
             str(settings.kb_folder),
             str(settings.stance_cues),
+            analysis_key,
         )
         texts = [w.document.text for w in to_annotate]
         with _annotating:

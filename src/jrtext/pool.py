@@ -67,7 +67,8 @@ def annotate_in_pool(
     batches = cluster.batches(plan, settings.spacy_batch_size)
     n_batches = -(-len(plan.to_annotate) // settings.spacy_batch_size)
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["jrtext.cluster"])  # imported once, not in every worker
+    # the forkserver imports jrtext and loads spaCy once; workers fork from it with both
+    context.set_forkserver_preload(["jrtext.pool_preload"])
     finished: queue.SimpleQueue[Future[cluster.BatchResult]] = queue.SimpleQueue()
     lock = threading.Lock()
     out = 0  # batches submitted and not yet stored
