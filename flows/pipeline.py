@@ -101,7 +101,7 @@ def annotate_and_store(
     stance_cues,
     analysis: str,
     on_first_document,
-    classify_meanwhile=None,
+    between_chunks=None,
 ) -> RunCounts:
     logger = get_run_logger()
     done = RunCounts()
@@ -113,8 +113,8 @@ def annotate_and_store(
         stored = done.n_new + done.n_changed
         logger.info("%d/%d documents stored", stored, len(plan.to_annotate))
         progress.report(min(already + stored, total), total)
-        if classify_meanwhile is not None:
-            done.n_positions += classify_meanwhile()
+        if between_chunks is not None:
+            done.n_positions += between_chunks()
 
     if nlp_pipeline is None and stream.uses_pool(plan, settings):
         counts = annotate_in_pool(
@@ -260,9 +260,10 @@ def run_pipeline(
                 if not model_future:
                     model_future.append(load_position_model.submit(settings))
 
-            def classify_meanwhile() -> int:
-                # stored documents are classified while the NLP goes on, once the model
-                # has loaded, so that little classification is left after the NLP
+            def between_chunks() -> int:
+                # stored documents are hashed (near-duplicates) and classified while the
+                # NLP goes on, once the model has loaded, so that little is left after it
+                near_duplicates.hash_new_documents(con)
                 if not (model_future and model_future[0].wrapped_future.done()):
                     return 0
                 try:
@@ -304,7 +305,7 @@ def run_pipeline(
                         stance_cues,
                         analysis,
                         load_model_meanwhile,
-                        classify_meanwhile,
+                        between_chunks,
                     )
                 )
             for chunk in pipeline.chunks(web_refs, settings.chunk_size):

@@ -100,25 +100,39 @@ def find(
     return found
 
 
-def refresh(con: duckdb.DuckDBPyConnection, threshold: float) -> int:
-    """Hash new or changed documents, then rewrite ``near_duplicates``; return pairs flagged."""
+def hash_new_documents(con: duckdb.DuckDBPyConnection) -> int:
+    """Store signatures of documents that have none for their text; return how many.
+
+    A run calls it after each stored chunk, while the NLP of later chunks goes on, so that
+    little hashing is left for ``refresh`` after the NLP."""
     stale = con.execute(
         "SELECT d.doc_id, d.content_sha256, d.text FROM documents d"
         " LEFT JOIN document_signatures s"
         " ON s.doc_id = d.doc_id AND s.content_sha256 = d.content_sha256"
         " WHERE s.doc_id IS NULL"
     ).fetchall()
+    if not stale:
+        return 0
     fresh = [(doc_id, sha, signature(text)) for doc_id, sha, text in stale]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.executemany("DELETE FROM document_signatures WHERE doc_id = ?", [[f[0]] for f in fresh])
+        con.executemany("INSERT INTO document_signatures VALUES (?, ?, ?)", fresh)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(fresh)
+
+
+def refresh(con: duckdb.DuckDBPyConnection, threshold: float) -> int:
+    """Hash new or changed documents, then rewrite ``near_duplicates``; return pairs flagged."""
+    hash_new_documents(con)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
             "DELETE FROM document_signatures WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
         )
-        if fresh:
-            con.executemany(
-                "DELETE FROM document_signatures WHERE doc_id = ?", [[f[0]] for f in fresh]
-            )
-            con.executemany("INSERT INTO document_signatures VALUES (?, ?, ?)", fresh)
         rows = con.execute(
             "SELECT s.doc_id, s.signature, d.ingested_at,"
             " coalesce(d.published, DATE '9999-12-31'), d.n_chars"
