@@ -28,17 +28,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from jrtext.errors import JrtextError
-from jrtext.labels import HOLDERS, POSITIONS, WITH_HOLDER
+from jrtext.labels import HOLDERS, POSITIONS, TERRITORIAL_SHARE, WITH_HOLDER
 from jrtext.settings import PROJECT_ROOT
 
 MODEL_FORMAT = 2  # bump when the saved object's shape changes; older models must be retrained
 DEFAULT_CUES = PROJECT_ROOT / "corpus" / "cues" / "positions.toml"
-TERRITORIAL_SHARE = {
-    "four_islands": 1.0,
-    "compromise": 0.5,
-    "two_islands": 0.07,
-    "russian_sovereignty": 0.0,
-}
 
 
 class ModelError(JrtextError):

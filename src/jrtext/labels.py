@@ -28,6 +28,14 @@ POSITIONS = (
 ON_TOPIC = POSITIONS[:6]
 WITH_HOLDER = POSITIONS[:5]  # the positions whose holder is someone (not `none`)
 HOLDERS = ("japan", "russia", "other", "author", "none")
+# the codebook's territorial share index: the share of the disputed area a position would
+# leave to Japan; shelve, neutral and off_topic carry none
+TERRITORIAL_SHARE = {
+    "four_islands": 1.0,
+    "compromise": 0.5,
+    "two_islands": 0.07,
+    "russian_sovereignty": 0.0,
+}
 ORIGINS = ("real", "authored")
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jrtext.labels import ON_TOPIC, TERRITORIAL_SHARE
+
 SCHEMA_VERSION = 1
 
 
@@ -437,21 +439,9 @@ SELECT d.doc_id, d.source, d.published, d.kind, d.country,
 FROM documents d LEFT JOIN per_document p USING (doc_id)""",
 )
 
-# The codebook's on-topic labels and the share of the disputed area each leaves to Japan.
-ON_TOPIC_POSITIONS: tuple[str, ...] = (
-    "four_islands",
-    "two_islands",
-    "compromise",
-    "russian_sovereignty",
-    "shelve",
-    "neutral",
-)
-TERRITORIAL_SHARE = {
-    "four_islands": 1.0,
-    "compromise": 0.5,
-    "two_islands": 0.07,
-    "russian_sovereignty": 0.0,
-}
+# The codebook's on-topic labels and the share of the disputed area each leaves to Japan
+# (defined once, in jrtext.labels).
+ON_TOPIC_POSITIONS: tuple[str, ...] = ON_TOPIC
 PERIODS: tuple[str, ...] = ("year", "quarter", "month")
 
 _PERIOD_LABEL = (
