@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sklearn
 from typer.testing import CliRunner
@@ -94,6 +95,22 @@ def test_a_saved_model_predicts_as_it_did_before_saving(tmp_path: Path, sentence
     save_model(fitted, tmp_path / "m")
     assert fitted.predict(texts, contexts) == before  # saving leaves the model whole
     assert load_model(tmp_path / "m").predict(texts, contexts) == before
+
+
+def test_features_counted_word_by_word_are_scikit_learns_to_the_bit(model, sentences):
+    """``PositionModel.featurize`` counts character n-grams word by word; the matrix must be
+    the fitted ColumnTransformer's own, on real sentences and on awkward white space, case
+    and Unicode, twice (the second time from the word cache)."""
+    texts = [s.text for s in sentences if s.origin == "real"][:3000]
+    contexts = [s.context for s in sentences if s.origin == "real"][:3000]
+    texts += ["", "   ", "A\tB\n\nC  d", "İstanbul ÉTAT naïve", "x", "Kuril\u00a0Islands", "ǅemal"]
+    contexts += ["", "x", "", "Kuril Islands", "", "", ""]
+    frame = pd.DataFrame({"text": texts, "context": contexts})
+    expected = model.features.transform(frame)
+    for _ in range(2):
+        got = model.featurize(frame)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        assert (abs(got - expected) > 0).nnz == 0
 
 
 def test_cue_phrases_must_be_lower_case(tmp_path: Path):

@@ -14,7 +14,7 @@ import tomllib
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
 
 from jrtext.errors import JrtextError
 from jrtext.labels import HOLDERS, POSITIONS, TERRITORIAL_SHARE, WITH_HOLDER
@@ -140,15 +141,41 @@ class PositionModel:
     weights: np.ndarray
     meta: dict
 
+    char_counters: dict[str, CharNgramCounter] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     @property
     def version(self) -> str:
         return str(self.meta.get("model_version", "unknown"))
+
+    def featurize(self, frame: pd.DataFrame) -> sp.csr_matrix:
+        """``self.features.transform(frame)``, the same matrix, with character n-grams
+        counted word by word (``CharNgramCounter``): a run's largest classification cost."""
+        features = self.features
+        if not features.sparse_output_:
+            return features.transform(frame)
+        weights = features.transformer_weights or {}
+        blocks = []
+        for name, transformer, columns in features.transformers_:
+            if transformer == "drop" or name == "remainder":
+                continue
+            if is_char_wb(transformer):
+                if name not in self.char_counters:
+                    self.char_counters[name] = CharNgramCounter(transformer)
+                block = self.char_counters[name].transform(frame[columns])
+            else:
+                block = transformer.transform(frame[columns])
+            if weights.get(name) is not None:
+                block = block * weights[name]
+            blocks.append(sp.csr_matrix(block))
+        return sp.hstack(blocks).tocsr()
 
     def predict(self, texts: Sequence[str], contexts: Sequence[str]) -> list[Prediction]:
         frame = pd.DataFrame({"text": list(texts), "context": list(contexts)})
         if frame.empty:
             return []
-        matrix = self.features.transform(frame)
+        matrix = self.featurize(frame)
         proba = self.position.predict_proba(matrix)
         classes = list(self.position.classes_)
         decisions = np.argmax(proba * self.weights, axis=1)
@@ -161,6 +188,94 @@ class PositionModel:
             probabilities = {c: round(float(p), 4) for c, p in zip(classes, proba[i], strict=True)}
             out.append(Prediction(label, holder, float(proba[i][best]), probabilities))
         return out
+
+
+def is_char_wb(transformer: object) -> bool:
+    return (
+        isinstance(transformer, TfidfVectorizer)
+        and transformer.analyzer == "char_wb"
+        and transformer.input == "content"
+        and not transformer.binary
+    )
+
+
+class CharNgramCounter:
+    """A fitted ``char_wb`` TF-IDF vectorizer's transform, built word by word.
+
+    ``char_wb`` n-grams never cross a word boundary, so a sentence's n-gram counts are the
+    sum of its words' counts: (sentences × words) @ (words × n-grams), one sparse product.
+    scikit-learn generates and looks up each of a sentence's ~700 n-grams in Python; here
+    each distinct word is analysed once and kept (a run of 30,000 sentences has some 30,000
+    distinct words). The matrix is the vectorizer's own, bit for bit
+    (``tests/test_classify.py``).
+    """
+
+    MAX_WORDS = 500_000  # bounds the memory a very long run's distinct words can take
+
+    def __init__(self, vectorizer: TfidfVectorizer) -> None:
+        self.vectorizer = vectorizer
+        self.preprocess = vectorizer.build_preprocessor()
+        self.analyze = vectorizer.build_analyzer()
+        self.word_ids: dict[str, int] = {}
+        self.word_columns: list[np.ndarray] = []  # per word id: its n-grams' columns
+        self.word_ngrams: sp.csr_matrix | None = None  # the words × n-grams counts
+
+    def _add_word(self, word: str) -> int:
+        vocabulary = self.vectorizer.vocabulary_
+        found = [vocabulary[g] for g in self.analyze(word) if g in vocabulary]
+        self.word_columns.append(np.asarray(found, dtype=np.int32))
+        self.word_ngrams = None
+        self.word_ids[word] = len(self.word_ids)
+        return self.word_ids[word]
+
+    def _word_ngram_counts(self) -> sp.csr_matrix:
+        if self.word_ngrams is None:
+            lengths = [len(c) for c in self.word_columns]
+            indptr = np.concatenate([[0], np.cumsum(lengths)])
+            indices = np.concatenate(self.word_columns)
+            matrix = sp.csr_matrix(
+                (np.ones(len(indices), dtype=self.vectorizer.dtype), indices, indptr),
+                shape=(len(self.word_columns), len(self.vectorizer.vocabulary_)),
+            )
+            matrix.sum_duplicates()
+            self.word_ngrams = matrix
+        return self.word_ngrams
+
+    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        if len(self.word_ids) >= self.MAX_WORDS:
+            self.word_ids, self.word_columns, self.word_ngrams = {}, [], None
+        word_ids = self.word_ids
+        ids: list[int] = []
+        per_text = np.zeros(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            words = self.preprocess(self.vectorizer.decode(text)).split()
+            for word in words:
+                found = word_ids.get(word)
+                ids.append(self._add_word(word) if found is None else found)
+            per_text[row] = len(words)
+        rows = np.repeat(np.arange(len(texts)), per_text)
+        text_words = sp.csr_matrix(
+            (np.ones(len(ids), dtype=self.vectorizer.dtype), (rows, ids)),
+            shape=(len(texts), len(word_ids)),
+        )
+        if not word_ids:
+            return sp.csr_matrix((len(texts), len(self.vectorizer.vocabulary_)))
+        matrix = (text_words @ self._word_ngram_counts()).tocsr()
+        matrix.sort_indices()  # scikit-learn's rows have their columns in order
+        matrix.eliminate_zeros()
+        return matrix
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """TfidfTransformer.transform's steps, on the same counts."""
+        matrix = self.counts(list(texts))
+        if self.vectorizer.sublinear_tf:
+            np.log(matrix.data, matrix.data)
+            matrix.data += 1.0
+        if self.vectorizer.use_idf:
+            matrix.data *= self.vectorizer.idf_[matrix.indices]
+        if self.vectorizer.norm is not None:
+            matrix = normalize(matrix, norm=self.vectorizer.norm, copy=False)
+        return matrix
 
 
 @dataclass(frozen=True)
