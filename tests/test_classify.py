@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import sklearn
 from typer.testing import CliRunner
 
@@ -111,6 +112,10 @@ def test_features_counted_word_by_word_are_scikit_learns_to_the_bit(model, sente
         got = model.featurize(frame)
         assert got.shape == expected.shape and got.dtype == expected.dtype
         assert (abs(got - expected) > 0).nnz == 0
+    # cue counts: a context already seen as a sentence reuses its count; one by one, none do
+    cues = {name: t for name, t, _ in model.features.transformers_}["cues"]
+    one_by_one = sp.vstack([cues.transform(frame.iloc[[i]]) for i in range(len(frame))])
+    assert (abs(cues.transform(frame) - one_by_one) > 0).nnz == 0
 
 
 def test_cue_phrases_must_be_lower_case(tmp_path: Path):

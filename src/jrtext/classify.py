@@ -71,12 +71,19 @@ class CueCounter(BaseEstimator, TransformerMixin):
         # cue patterns are lower-case: matching lower-cased text is the same as matching
         # case-insensitively, and twice as fast (this runs on every sentence of a run)
         patterns = [_compiled(self.patterns_[g]) for g in self.groups_]
-        topic = _compiled(self.patterns_["topic"]) if "topic" in self.patterns_ else None
+        topic = self.groups_.index("topic") if "topic" in self.groups_ else None
         rows = []
+        topic_of: dict[str, int] = {}  # a context is mostly the sentence before: count once
         for text, context in zip(X["text"], X["context"], strict=True):
             lowered = text.lower()
             counts = [len(pattern.findall(lowered)) for pattern in patterns]
-            counts.append(len(topic.findall(context.lower())) if topic is not None else 0)
+            if topic is None:
+                counts.append(0)
+            else:
+                topic_of[text] = counts[topic]
+                if context not in topic_of:
+                    topic_of[context] = len(patterns[topic].findall(context.lower()))
+                counts.append(topic_of[context])
             rows.append(counts)
         return sp.csr_matrix(np.log1p(np.asarray(rows, dtype=float)))
 
