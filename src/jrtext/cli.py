@@ -95,9 +95,15 @@ def run(
 
     settings = get_settings(sources=sources, db=db)
     try:
-        load_registry(settings.sources)  # a malformed registry stops here, before any work
+        registry = load_registry(settings.sources)  # a malformed one stops here, before work
     except JrtextError as exc:
         raise _fail(exc) from None
+    has_files = any(source.type in ("files", "ungdc") for source in registry.sources)
+    first_run = not settings.db.exists()  # every file is new: the NLP workers will be needed
+    if first_run and has_files and settings.n_process > 1 and not (dask_address or workers):
+        from jrtext.forkserver import start_early
+
+        start_early()  # the workers' server loads spaCy while Prefect is imported
     _quiet_prefect()
     from flows.pipeline import run_pipeline
     from jrtext.progress import listening

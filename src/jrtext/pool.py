@@ -10,7 +10,6 @@ the plain rows; the main process just stores them, chunk by chunk, in document o
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import threading
@@ -20,7 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import duckdb
 
-from jrtext import cluster, stream
+from jrtext import cluster, forkserver, stream
 from jrtext.settings import Settings
 from jrtext.store import RunCounts
 
@@ -66,9 +65,8 @@ def annotate_in_pool(
     chunk = cluster.BatchResult(writes=list(plan.metadata_only))
     batches = cluster.batches(plan, settings.spacy_batch_size)
     n_batches = -(-len(plan.to_annotate) // settings.spacy_batch_size)
-    context = multiprocessing.get_context("forkserver")
     # the forkserver imports jrtext and loads spaCy once; workers fork from it with both
-    context.set_forkserver_preload(["jrtext.pool_preload"])
+    context = forkserver.context()
     finished: queue.SimpleQueue[Future[cluster.BatchResult]] = queue.SimpleQueue()
     lock = threading.Lock()
     out = 0  # batches submitted and not yet stored
