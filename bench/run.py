@@ -114,9 +114,14 @@ class Timed:
     output: str
 
 
-def run_jrtext(registry: Path, db: Path, env: dict[str, str] | None = None) -> Timed:
-    """`jrtext run` as a user runs it (a fresh process), timed; its process tree's memory
-    sampled every 0.1 s."""
+def run_jrtext(
+    registry: Path, db: Path, env: dict[str, str] | None = None, sample_memory: bool = False
+) -> Timed:
+    """`jrtext run` as a user runs it (a fresh process), timed; with ``sample_memory``, its
+    process tree's memory sampled every 0.1 s. Sampling is not free: reading PSS walks
+    every page table of every process (about 10 ms of kernel time a sample on the
+    development machine, a tenth of a core at 10 samples a second), so the runs whose time
+    counts are not sampled, as bare spaCy is not."""
     command = [str(Path(sys.executable).parent / "jrtext"), "run", "--sources", str(registry)]
     command += ["--db", str(db)]
     started = time.perf_counter()
@@ -134,11 +139,13 @@ def run_jrtext(registry: Path, db: Path, env: dict[str, str] | None = None) -> T
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if sample_memory:
+        sampler.start()
     output, _ = process.communicate()
     seconds = time.perf_counter() - started
     done.set()
-    sampler.join()
+    if sample_memory:
+        sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"jrtext run failed ({process.returncode}):\n{output}")
     return Timed(seconds, peak / 1024, peak_upper / 1024, output)
@@ -271,6 +278,9 @@ def main(argv: list[str] | None = None) -> None:
                     bares.append(
                         bare_spacy_seconds(texts, settings.n_process, settings.spacy_batch_size)
                     )
+            # memory: one more run and re-run, untimed, sampled
+            sampled = run_jrtext(registry, folder / "memory.duckdb", env, sample_memory=True)
+            sampled_rerun = run_jrtext(registry, folder / "memory.duckdb", env, True)
         full_s = median(f.seconds for f in fulls)
         print(f"pipeline_seconds: {full_s:.1f} (rounds: {_rounds(f.seconds for f in fulls)})")
         print(f"pipeline_words_per_second: {words / full_s:,.0f}")
@@ -288,10 +298,11 @@ def main(argv: list[str] | None = None) -> None:
         rows, rate = store_rows_per_second(db, folder / "store.duckdb")
         print(f"store_rows: {rows:,}")
         print(f"store_rows_per_second: {rate:,.0f}")
-        peak = max(t.peak_rss_mb for t in [*fulls, *reruns, alone])
-        upper = max(t.peak_rss_upper_mb for t in [*fulls, *reruns, alone])
+        peak = max(sampled.peak_rss_mb, sampled_rerun.peak_rss_mb)
+        upper = max(sampled.peak_rss_upper_mb, sampled_rerun.peak_rss_upper_mb)
         print(f"peak_rss_mb: {peak:.0f} (PSS of jrtext run and all its processes)")
         print(f"peak_rss_upper_mb: {upper:.0f} (RSS summed, shared pages counted per process)")
+        print(f"pipeline_seconds_sampled: {sampled.seconds:.1f} (the run whose memory was sampled)")
         print(f"database_mb: {db.stat().st_size / 2**20:.1f}")
         view, ms = trends_query_ms(db)
         print(f"trends_query_ms: {ms:.1f} ({view})")
