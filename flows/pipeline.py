@@ -151,8 +151,10 @@ def annotate_on_dask(
     dask_address: str | None,
     workers: int | None,
     on_first_batch,
+    between_batches=None,
 ) -> RunCounts:
-    """The NLP stage as Dask tasks (prefect-dask); this process stores each batch."""
+    """The NLP stage as Dask tasks (prefect-dask); this process stores each batch, and
+    classifies stored ones (``between_batches``) while the cluster works on the next."""
     logger = get_run_logger()
     done = RunCounts()
 
@@ -165,6 +167,8 @@ def annotate_on_dask(
             min(plan.counts.n_seen - len(plan.to_annotate) + stored, plan.counts.n_seen),
             plan.counts.n_seen,
         )
+        if between_batches is not None:
+            done.n_positions += between_batches()
 
     with dask_cluster.task_runner(dask_address, workers) as runner:
 
@@ -173,9 +177,11 @@ def annotate_on_dask(
             return runner.submit(annotate_batch, parameters)
 
         in_flight = 2 * dask_cluster.cluster_threads(runner)
-        return dask_cluster.annotate_on_cluster(
+        counts = dask_cluster.annotate_on_cluster(
             con, plan, run_id, settings, submit, in_flight, on_batch
         )
+    counts.n_positions += done.n_positions
+    return counts
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_transient)
@@ -291,6 +297,7 @@ def run_pipeline(
                         dask_address,
                         workers,
                         load_model_meanwhile,
+                        between_chunks,
                     )
                 )
             elif plan.needs_nlp or plan.metadata_only:

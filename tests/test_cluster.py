@@ -18,6 +18,7 @@ COMPARED = {  # every column but the run's own (run_id, ingested_at)
     "entities": "*",
     "stances": "*",
     "document_languages": "*",
+    "positions": "*",
 }
 
 
@@ -51,8 +52,6 @@ def test_local_cluster_stores_what_the_default_path_does_and_a_rerun_adds_nothin
     from jrtext import nlp
 
     registry = chapter_and_speeches(tmp_path)
-    # positions are computed from the database after the NLP, the same way in both modes
-    monkeypatch.setenv("JRTEXT_MODEL_DIR", str(tmp_path / "no-model"))
     monkeypatch.setenv("JRTEXT_DASK_BATCH_DOCUMENTS", "2")  # two batches: three documents
     default = run_pipeline(sources=str(registry), db=str(tmp_path / "default.duckdb"))
     assert default.counts.n_new == 3
@@ -64,6 +63,8 @@ def test_local_cluster_stores_what_the_default_path_does_and_a_rerun_adds_nothin
     stored = rows(tmp_path / "dask.duckdb")
     assert stored == rows(tmp_path / "default.duckdb")
     assert len(stored["sentences"]) > 300 and stored["entities"] and stored["stances"]
+    # classified as batches are stored (and the rest after): every sentence once, same model
+    assert len(stored["positions"]) == len(stored["sentences"]) == on_dask.counts.n_positions
 
     again = run_pipeline(sources=str(registry), db=str(tmp_path / "dask.duckdb"), workers=2)
     assert (again.counts.n_unchanged, again.counts.n_new, again.counts.n_sentences) == (3, 0, 0)
