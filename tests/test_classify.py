@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
@@ -16,6 +18,7 @@ from typer.testing import CliRunner
 from jrtext.classify import (
     MODEL_FORMAT,
     ModelError,
+    decide,
     fit_model,
     load_cues,
     load_model,
@@ -48,6 +51,8 @@ def test_committed_model_was_trained_on_the_committed_labels(model, sentences):
     )
     card = json.loads((DEFAULT_MODEL_DIR / "model_card.json").read_text())
     assert card["model_version"] == model.version
+    cues = hashlib.sha256((PROJECT_ROOT / "corpus" / "cues" / "positions.toml").read_bytes())
+    assert card["cues_sha256"] == cues.hexdigest(), "cue phrases changed: run `jrtext train`"
     assert card["cross_validation"]["model"]["n"] == sum(s.origin == "real" for s in sentences)
 
 
@@ -65,6 +70,19 @@ def test_predictions_are_labels_with_calibrated_probabilities(model):
         assert (p.holder == "none") == (p.position in ("neutral", "off_topic"))
     assert out[0].position == "four_islands" and out[0].holder == "japan"
     assert out[1].position == "off_topic"
+
+
+def test_relevance_is_decided_before_the_position():
+    """A rare position's weight may not outvote a likelier off_topic; among the positions
+    it still decides."""
+    classes = ["compromise", "neutral", "off_topic"]
+    weights = np.array([4.0, 1.5, 1.5])
+    proba = np.array([[0.36, 0.0, 0.64], [0.3, 0.3, 0.4], [0.1, 0.4, 0.5]])
+    assert [classes[i] for i in decide(proba, classes, weights)] == [
+        "off_topic",
+        "compromise",
+        "neutral",
+    ]
 
 
 def test_territorial_share_index_is_null_without_positions():

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dask
 import duckdb
 import pytest
 
-from tests.conftest import CHAPTER, CORPUS, write_registry
+from tests.conftest import CHAPTER, CORPUS, PROJECT_ROOT, write_registry
 
 SPEECHES = sorted((CORPUS / "ungdc").glob("Session 3*/RUS_*.txt"))[:2]
 COMPARED = {  # every column but the run's own (run_id, ingested_at)
@@ -69,6 +72,17 @@ def test_local_cluster_stores_what_the_default_path_does_and_a_rerun_adds_nothin
     again = run_pipeline(sources=str(registry), db=str(tmp_path / "dask.duckdb"), workers=2)
     assert (again.counts.n_unchanged, again.counts.n_new, again.counts.n_sentences) == (3, 0, 0)
     assert rows(tmp_path / "dask.duckdb") == stored
+
+    # the population check reads such a database (bench/position_population.py)
+    script = PROJECT_ROOT / "bench" / "position_population.py"
+    population = subprocess.run(
+        [sys.executable, str(script), "--db", str(tmp_path / "dask.duckdb")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "UN speeches: 2, sentences: " in population.stdout
+    assert re.search(r"precision=\d\.\d\d recall=\d\.\d\d false_positives=\d+$", population.stdout)
 
 
 def test_a_bad_scheduler_address_fails_the_run(tmp_path, prefect_harness):

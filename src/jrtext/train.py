@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jrtext import __version__
-from jrtext.classify import MODEL_FORMAT, PositionModel, fit_model, save_model
+from jrtext.classify import (
+    DEFAULT_CUES,
+    MODEL_FORMAT,
+    RELEVANCE_THRESHOLD,
+    PositionModel,
+    fit_model,
+    save_model,
+)
 from jrtext.evaluate import CrossValidation, cross_validate, format_report
 from jrtext.labels import LabeledSentence, load_labels
 from jrtext.settings import PROJECT_ROOT
@@ -60,18 +67,27 @@ def train(labels_dir: Path, corpus_root: Path, *, folds: int = 5) -> TrainingRes
     sentences = load_labels(label_files(labels_dir), corpus_root)
     cv = cross_validate(sentences, n_folds=folds, C=C) if folds > 1 else None
     data_hash = training_data_hash(sentences)
+    cues_hash = hashlib.sha256(DEFAULT_CUES.read_bytes()).hexdigest()
+    # the version changes with anything that changes predictions: labels, cues, decision
+    setup = hashlib.sha256(f"{cues_hash} relevance>={RELEVANCE_THRESHOLD}".encode()).hexdigest()
     meta = {
         "format": MODEL_FORMAT,
-        "model_version": f"position-{data_hash[:10]}-c{C:g}",
+        "model_version": f"position-{data_hash[:10]}-{setup[:6]}-c{C:g}",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_data_sha256": data_hash,
+        "cues_sha256": cues_hash,
         "label_files": [p.name for p in label_files(labels_dir)],
         "label_counts_by_origin": label_counts(sentences),
         "jrtext_version": __version__,
         "sklearn_version": sklearn.__version__,
         "spacy_version": spacy.__version__,
         "python_version": platform.python_version(),
-        "params": {"C": C, "calibration": "sigmoid, 3-fold", "decision": "argmax p/sqrt(prior)"},
+        "params": {
+            "C": C,
+            "calibration": "sigmoid, 3-fold",
+            "decision": f"on the issue if 1 - P(off_topic) >= {RELEVANCE_THRESHOLD}, then "
+            "argmax p/sqrt(prior) over the six positions",
+        },
     }
     model = fit_model(
         [s.text for s in sentences],
