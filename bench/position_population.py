@@ -32,24 +32,26 @@ def main(argv: list[str] | None = None) -> None:
         "--labels", type=Path, default=PROJECT_ROOT / "corpus" / "labels" / "ungdc.jsonl"
     )
     args = parser.parse_args(argv)
+    # matched on the sentence's text, not its offsets: labels count characters in the file
+    # as it is (a UTF-8 byte-order mark included), the pipeline in the text it read
     gold = {}
     for line in args.labels.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        gold[(row["doc"], row["start"], row["end"])] = row["position"]
+        gold[(row["doc"], row["sha256"])] = row["position"]
     with duckdb.connect(str(args.db), read_only=True) as con:
         rows = con.execute(
-            "SELECT d.location, s.start_char, s.end_char, p.position, p.model_version"
+            "SELECT d.location, sha256(s.text), p.position, p.model_version"
             " FROM positions p JOIN sentences s USING (doc_id, sent_idx)"
             " JOIN documents d USING (doc_id) WHERE d.location LIKE '%/ungdc/%'"
         ).fetchall()
     tp = fp = fn = 0
     false_by_label: Counter[str] = Counter()
     documents, versions = set(), set()
-    for location, start, end, predicted, version in rows:
+    for location, text_sha256, predicted, version in rows:
         doc = "ungdc/" + location.split("/ungdc/", 1)[1]
         documents.add(doc)
         versions.add(version)
-        labelled = gold.get((doc, start, end), "off_topic")
+        labelled = gold.get((doc, text_sha256), "off_topic")
         if predicted != "off_topic" and labelled != "off_topic":
             tp += 1
         elif predicted != "off_topic":
