@@ -280,10 +280,10 @@ def run_pipeline(
 
             on_dask = bool(dask_address or workers)
             in_pool = stream.uses_pool(plan, settings)  # spaCy loads in the pool's workers
-            needs_local_nlp = web_refs or (plan.needs_nlp and not on_dask and not in_pool)
-            nlp_pipeline = load_nlp(settings) if needs_local_nlp else None
-            if in_pool and not (web_refs and settings.n_process > 1):
-                # nothing is forked from this process on this path (the pool's workers
+            files_in_this_process = plan.needs_nlp and not on_dask and not in_pool
+            nlp_pipeline = load_nlp(settings) if files_in_this_process else None
+            if in_pool:
+                # nothing is forked from this process while the pool works (its workers
                 # start from a fresh interpreter), so the model loads while they start up
                 load_model_meanwhile()
             if on_dask and plan.needs_nlp:  # the cluster is started only for NLP
@@ -315,6 +315,11 @@ def run_pipeline(
                         between_chunks,
                     )
                 )
+            if web_refs and nlp_pipeline is None:  # web pages are annotated here
+                nlp_pipeline = load_nlp(settings)
+            if web_refs and model_future:
+                # their nlp.pipe forks worker processes: not while a thread loads the model
+                model_future[0].wait()
             for chunk in pipeline.chunks(web_refs, settings.chunk_size):
                 counts.add(
                     process_chunk(

@@ -15,7 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from flows.pipeline import run_pipeline
-from tests.conftest import write_registry
+from tests.conftest import CORPUS, write_registry
 from tests.websites import (
     article_page,
     atom,
@@ -281,3 +281,63 @@ def test_every_fault_is_a_problem_and_a_second_run_ingests_what_recovered(
     assert new_sentences == second.counts.n_sentences
     second_problems = {loc.removeprefix(base) for _, loc, _ in second.problems}
     assert "news/down" not in second_problems and "news/missing" not in second_problems
+
+
+def test_files_beside_web_sources_still_go_through_the_worker_pool(tmp_path, server, monkeypatch):
+    """A registry of files and web pages: the files take the pool (as without web sources),
+    the pages are annotated in this process after it, and every sentence is classified."""
+    import flows.pipeline as flow_module
+
+    monkeypatch.setenv("JRTEXT_N_PROCESS", "2")
+    monkeypatch.setenv("JRTEXT_HTTP_HOST_DELAY", "0")
+    serve_robots(server)
+    server.expect_request("/news/one").respond_with_data(
+        article_page(excerpt("p0015")[0], title="One story"), content_type=HTML
+    )
+    speeches = tmp_path / "speeches"
+    speeches.mkdir()
+    for path in (
+        sorted((CORPUS / "ungdc" / "Session 35 - 1980").glob("JPN_*.txt"))[:1]
+        + sorted((CORPUS / "ungdc" / "Session 45 - 1990").glob("JPN_*.txt"))[:1]
+    ):
+        (speeches / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "urls.txt").write_text(server.url_for("/news/one") + "\n", encoding="utf-8")
+    sources = write_registry(
+        tmp_path / "sources.toml",
+        f"""
+[[source]]
+name = "Speeches"
+type = "files"
+kind = "government"
+path = "{speeches}"
+glob = "*.txt"
+
+[[source]]
+name = "Example News"
+type = "url"
+kind = "news"
+url_file = "urls.txt"
+""",
+    )
+    pooled: list[int] = []
+    real_pool = flow_module.annotate_in_pool
+
+    def counting_pool(con, plan, *args, **kwargs):
+        pooled.append(len(plan.to_annotate))
+        return real_pool(con, plan, *args, **kwargs)
+
+    monkeypatch.setattr(flow_module, "annotate_in_pool", counting_pool)
+    db = tmp_path / "mixed.duckdb"
+    summary = run_pipeline(sources=str(sources), db=str(db))
+    assert pooled == [2]
+    assert summary.counts.n_new == 3 and summary.problems == []
+    by_source = dict(
+        rows(
+            db,
+            "SELECT d.source, count(*) FROM sentences s JOIN documents d USING (doc_id)"
+            " GROUP BY ALL",
+        )
+    )
+    assert set(by_source) == {"Speeches", "Example News"}
+    n_positions = rows(db, "SELECT count(*) FROM positions")[0][0]
+    assert n_positions == sum(by_source.values()) == summary.counts.n_positions
