@@ -129,7 +129,7 @@ def _classifier(C: float) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
 
 
-RELEVANCE_THRESHOLD: float | None = 0.5  # None: the old single weighted argmax; retrain on change
+RELEVANCE_THRESHOLD = 0.5  # part of the model's version (jrtext.train): retrain on a change
 
 
 def decide(proba: np.ndarray, classes: Sequence[str], weights: np.ndarray) -> np.ndarray:
@@ -138,8 +138,6 @@ def decide(proba: np.ndarray, classes: Sequence[str], weights: np.ndarray) -> np
     is the weighted argmax taken among the six positions. Weighting all seven at once let
     a rare position at 0.36 beat ``off_topic`` at 0.64, which on a whole UN speech, where
     almost nothing is on the issue, made most positions found false."""
-    if RELEVANCE_THRESHOLD is None:
-        return np.argmax(proba * weights, axis=1)
     off = list(classes).index("off_topic")
     weighted = proba * weights
     weighted[:, off] = -np.inf
