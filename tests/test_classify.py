@@ -27,7 +27,7 @@ from jrtext.classify import (
 )
 from jrtext.cli import app
 from jrtext.evaluate import cross_validate
-from jrtext.labels import load_labels
+from jrtext.labels import POSITIONS, load_labels
 from jrtext.train import DEFAULT_LABELS, DEFAULT_MODEL_DIR, label_files, training_data_hash
 from tests.conftest import CORPUS, PROJECT_ROOT
 
@@ -214,3 +214,9 @@ def test_grouped_cross_validation_clears_the_pinned_floors(sentences):
     assert cv.model.relevance_f1 >= FLOORS["relevance_f1"]
     assert cv.model.holder_acc >= FLOORS["holder_acc"]
     assert cv.model.macro_f1 >= cv.keyword.macro_f1 + FLOORS["margin_over_keyword_macro_f1"]
+
+
+def test_classify_reads_input_saved_with_a_byte_order_mark():
+    result = runner.invoke(app, ["classify"], input='\ufeff{"text": "Trade grew."}\n')
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["position"] in POSITIONS

@@ -98,3 +98,27 @@ def test_neighbouring_lines_of_one_doc_give_context(tmp_path: Path):
     path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
     loaded = load_label_file(path, CORPUS)
     assert [s.context for s in loaded] == ["", "Putin proposed a fifty-fifty split.", ""]
+
+
+BOM_DOC = "ungdc/Session 51 - 1996/USA_51_1996.txt"  # a corpus file that starts with a BOM
+
+
+@pytest.mark.parametrize("counts_bom", [True, False])
+def test_offsets_load_whether_or_not_they_count_a_byte_order_mark(tmp_path: Path, counts_bom: bool):
+    raw = (CORPUS / BOM_DOC).read_text(encoding="utf-8")
+    assert raw.startswith("\ufeff")
+    document = raw if counts_bom else raw[1:]
+    start = document.index("United Nations")
+    text = document[start : start + 14]
+    line = {
+        "doc": BOM_DOC,
+        "start": start,
+        "end": start + 14,
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "position": "off_topic",
+        "holder": "none",
+    }
+    path = tmp_path / "gold.jsonl"
+    # the gold file itself saved "UTF-8 with BOM", as some editors do
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8-sig")
+    assert [s.text for s in load_label_file(path, CORPUS)] == ["United Nations"]

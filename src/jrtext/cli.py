@@ -312,6 +312,8 @@ def classify(
     records, texts, contexts = [], [], []
     previous: dict | None = None
     for number, line in enumerate(sys.stdin, start=1):
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a file saved "UTF-8 with BOM"
         if not line.strip():
             continue
         try:

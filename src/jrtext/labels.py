@@ -68,7 +68,7 @@ def load_labels(paths: Iterable[Path], corpus_root: Path) -> list[LabeledSentenc
 
 def load_label_file(path: Path, corpus_root: Path) -> list[LabeledSentence]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is no JSON
     except OSError as exc:
         raise LabelError(f"{path}: cannot read: {exc.strerror}") from None
     out: list[LabeledSentence] = []
@@ -149,14 +149,24 @@ def _resolve_standoff(record: dict, where: str, corpus_root: Path) -> tuple[str,
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
         raise LabelError(f"{where}: 'start' and 'end' must be integers with start < end")
     document = _document_text(corpus_root / record["doc"], where)
-    _LOADED[record["doc"]] = document
-    text = document[start:end]
-    if hashlib.sha256(text.encode("utf-8")).hexdigest() != record["sha256"]:
-        raise LabelError(
-            f"{where}: the text at {record['doc']} [{start}:{end}] no longer matches its "
-            "sha256; the corpus changed under the labels — stopping"
-        )
-    return text, start, end
+    for variant in _offset_conventions(document):
+        text = variant[start:end]
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() == record["sha256"]:
+            _LOADED[record["doc"]] = variant
+            return text, start, end
+    raise LabelError(
+        f"{where}: the text at {record['doc']} [{start}:{end}] no longer matches its "
+        "sha256; the corpus changed under the labels — stopping"
+    )
+
+
+def _offset_conventions(document: str) -> list[str]:
+    """The document as offsets may count it: this project's labels count a UTF-8 byte-order
+    mark as a character (the file read as UTF-8); a reader that drops it (``utf-8-sig``)
+    counts one less. The hash decides which was meant, so either convention loads."""
+    if document.startswith("\ufeff"):
+        return [document, document[1:]]
+    return [document]
 
 
 _LOADED: dict[str, str] = {}
