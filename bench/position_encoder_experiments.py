@@ -256,6 +256,7 @@ def main() -> None:
             ("current features + next sentence's words (0.35)", 0.35, 0.0, 0.0),
             ("current features + sentence embedding", 0.0, 1.0, 0.0),
             ("current features + sentence and neighbours' embeddings", 0.0, 1.0, 0.5),
+            ("all three (embedding 2.0, neighbours 1.0, next words 0.35)", 0.35, 2.0, 1.0),
         ]
         frozen(frame, frame_variants)
         return
